@@ -1,0 +1,58 @@
+/*
+ * berth-shim: executes an init plan computed by TypeScript (native/PLAN.md). It takes no
+ * decisions: launcher ops, clone, parent ops (the shim), child ops (the container
+ * process), in order, each failure reported on fd 3 as `error <errno> <step>: <detail>`.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Each side of the clone closes what belongs to the other. */
+static void split_descriptors(int child) {
+  if (child) {
+    close_fd(&S.console_peer);
+    return;
+  }
+  close_fd(&S.console);
+  close_fd(&S.fifo_r);
+  close_fd(&S.fifo_w);
+}
+
+int main(int argc, char **argv, char **envp) {
+  struct plan plan;
+  int chan[2];
+  (void)argc;
+  if (fcntl(S.sock, F_GETFD) < 0) {
+    static const char usage[] = "berth-shim: fd 3 must be the plan socket (see native/PLAN.md)\n";
+    (void)!write(2, usage, sizeof usage - 1);
+    return 125;
+  }
+  seal_self(argv, envp);
+  if (fcntl(S.sock, F_SETFD, FD_CLOEXEC) < 0) fail(errno, "fcntl", "fd 3");
+  plan_read(S.sock, &plan);
+
+  for (uint32_t i = 0; i < plan.clone_at; i++) launcher_op(&plan.recs[i]);
+
+  const struct rec *clone = &plan.recs[plan.clone_at];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) fail(errno, "socketpair", "internal channel");
+  pid_t pid = clone_process(arg_u64(clone, 0));
+  if (pid < 0) fail(errno, "clone", "flags 0x%llx", (unsigned long long)arg_u64(clone, 0));
+  if (pid == 0) {
+    close(chan[0]);
+    S.chan = chan[1];
+    split_descriptors(1);
+    child_main(&plan);
+  }
+  close(chan[1]);
+  S.chan = chan[0];
+  S.role = ROLE_PARENT;
+  S.child = pid;
+  split_descriptors(0);
+  for (uint32_t i = plan.clone_at + 1; i < plan.child_at; i++) parent_op(&plan.recs[i]);
+  return 125; /* unreachable: the parent section ends with EXIT or WAIT */
+}

@@ -1,0 +1,214 @@
+/*
+ * WAIT: the shim stays as the container's monitor. It sits in one poll() on a signalfd
+ * (SIGCHLD and the forwarded signals) and, with CONSOLE_PAIR, the pty master and its
+ * own stdin. As a child subreaper it also reaps orphans re-parented
+ * to it. When the container process ends: exit file, `exit <code>`, same exit status.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+static struct {
+  int sfd;
+  int master; /* pty master received over the console pair */
+  int in;     /* our stdin, relayed to the master; -1 once it reached EOF */
+  int raw;
+  struct termios saved;
+  int done;
+  int status;
+} M = {.sfd = -1, .master = -1, .in = -1};
+
+static char buf[4096];
+
+static void copy_winsize(void) {
+  struct winsize ws;
+  if (M.master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(M.master, TIOCSWINSZ, &ws);
+}
+
+static void restore_tty(void) {
+  if (M.raw) tcsetattr(0, TCSANOW, &M.saved);
+  M.raw = 0;
+}
+
+/* Only a terminal goes raw: the container's pty does the line discipline. */
+static void start_relay(int master) {
+  struct termios t;
+  M.master = master;
+  M.in = 0;
+  if (isatty(0) && tcgetattr(0, &M.saved) == 0) {
+    t = M.saved;
+    cfmakeraw(&t);
+    if (tcsetattr(0, TCSANOW, &t) == 0) M.raw = 1;
+  }
+  copy_winsize();
+}
+
+/* Copies one read's worth; -1 at EOF or error of `from`. */
+static int pump(int from, int to) {
+  ssize_t n = read(from, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+  if (n <= 0) return -1;
+  (void)write_all(to, buf, (size_t)n);
+  return 0;
+}
+
+static void reap(void) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (pid == S.child) {
+      M.status = status;
+      M.done = 1;
+    }
+  }
+}
+
+static void on_signals(void) {
+  struct signalfd_siginfo si;
+  while (read(M.sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+    int sig = (int)si.ssi_signo;
+    if (sig == SIGCHLD)
+      reap();
+    else if (sig == SIGWINCH && M.master >= 0)
+      copy_winsize(); /* the pty signals its foreground group itself */
+    else if (!M.done)
+      kill(S.child, sig);
+  }
+}
+
+static void on_console_peer(void) {
+  int master = recv_fd(S.console_peer);
+  close_fd(&S.console_peer);
+  if (master < 0) return;
+  start_relay(master);
+  msg_send("console-ready");
+}
+
+static void loop(void) {
+  while (!M.done) {
+    struct pollfd p[5];
+    int n = 0;
+    p[n++] = (struct pollfd){.fd = M.sfd, .events = POLLIN};
+    if (S.console_peer >= 0) p[n++] = (struct pollfd){.fd = S.console_peer, .events = POLLIN};
+    if (M.master >= 0) p[n++] = (struct pollfd){.fd = M.master, .events = POLLIN};
+    if (M.master >= 0 && M.in >= 0) p[n++] = (struct pollfd){.fd = M.in, .events = POLLIN};
+    if (poll(p, (nfds_t)n, -1) < 0) {
+      if (errno == EINTR) continue;
+      fail(errno, "poll", "monitor");
+    }
+    for (int i = n - 1; i >= 0; i--) {
+      if (!p[i].revents) continue;
+      int fd = p[i].fd;
+      if (fd == M.sfd)
+        on_signals();
+      else if (fd == S.console_peer)
+        on_console_peer();
+      else if (fd == M.master && pump(M.master, 1) < 0)
+        close_fd(&M.master); /* EIO: every slave is closed */
+      else if (fd == M.in && M.master >= 0 && pump(M.in, M.master) < 0)
+        M.in = -1;
+    }
+  }
+}
+
+/* Output the container wrote just before it ended is still in the pty. */
+static void drain(void) {
+  if (M.master < 0) return;
+  fcntl(M.master, F_SETFL, O_NONBLOCK);
+  for (int i = 0; i < 4096; i++) {
+    ssize_t n = read(M.master, buf, sizeof buf);
+    if (n <= 0) break;
+    (void)write_all(1, buf, (size_t)n);
+  }
+  close_fd(&M.master);
+}
+
+/*
+ * RFC 3339 in UTC from the epoch, by the days-to-civil-date arithmetic of the proleptic
+ * Gregorian calendar (eras of 400 years). Our own: gmtime/strftime would pull the time
+ * zone machinery into every monitor for one timestamp.
+ */
+static void rfc3339(char *out, size_t size, const struct timespec *ts) {
+  long long secs = ts->tv_sec, days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) rem += 86400, days--;
+  days += 719468; /* from 1970-01-01 to 0000-03-01 */
+  long long era = (days >= 0 ? days : days - 146096) / 146097;
+  long long doe = days - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long long mp = (5 * doy + 2) / 153;
+  long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+  long long year = yoe + era * 400 + (month <= 2);
+  snprintf(out, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", year, month, day, rem / 3600, rem / 60 % 60,
+           rem % 60, (long)ts->tv_nsec);
+}
+
+static void write_exit_file(const char *path, int code, int sig) {
+  char tmp[4096], json[256], when[128], sigs[16];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  rfc3339(when, sizeof when, &ts);
+  if (sig)
+    snprintf(sigs, sizeof sigs, "%d", sig);
+  else
+    strcpy(sigs, "null");
+  int len = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%s,\"finishedAt\":\"%s\"}\n", code, sigs, when);
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) fail(ENAMETOOLONG, "write", "%s", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(errno, "open", "%s", tmp);
+  if (write_all(fd, json, (size_t)len) < 0 || fsync(fd) < 0) fail(errno, "write", "%s", tmp);
+  close(fd);
+  if (rename(tmp, path) < 0) fail(errno, "rename", "%s", path);
+}
+
+_Noreturn void monitor_wait(const struct rec *r) {
+  static char exit_file[4096];
+  int forward = arg_u64(r, 1) != 0;
+  sigset_t set;
+  if (r->args[0].len > sizeof exit_file) fail(ENAMETOOLONG, "wait", "exit file");
+  memcpy(exit_file, arg_str(r, 0), r->args[0].len);
+  plan_release(); /* the monitor may live for months: give the plan's pages back */
+
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  if (forward)
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+  if (S.console_peer >= 0) sigaddset(&set, SIGWINCH);
+  /* blocked but not read: a closed stdout must not kill the monitor (write gets EPIPE) */
+  sigaddset(&set, SIGPIPE);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) fail(errno, "sigprocmask", "monitor");
+  sigdelset(&set, SIGPIPE);
+  M.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (M.sfd < 0) fail(errno, "signalfd", "monitor");
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) fail(errno, "prctl", "PR_SET_CHILD_SUBREAPER");
+
+  chan_put(CHAN_GO);
+  close_fd(&S.chan); /* the exit status says it all in this mode */
+  reap(); /* a SIGCHLD before the mask was set is not queued on the signalfd */
+  loop();
+  S.child = 0;
+  drain();
+  restore_tty();
+  reap();                      /* orphans that ended with it */
+
+  int sig = WIFSIGNALED(M.status) ? WTERMSIG(M.status) : 0;
+  int code = sig ? 128 + sig : WEXITSTATUS(M.status);
+  if (exit_file[0]) write_exit_file(exit_file, code, sig);
+  msg_send("exit %d", code);
+  _exit(code);
+}

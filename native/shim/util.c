@@ -1,0 +1,77 @@
+/*
+ * Small helpers shared by every section, and the ops that may run in any of them
+ * (WRITE_FILE, UNSHARE, SYNC, SET_DUMPABLE).
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* One write(), as procfs, sysfs and cgroupfs want it; returns 0 or an errno. */
+int write_path(const char *path, const char *data, size_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t n = write(fd, data, len);
+  int err = n < 0 ? errno : (size_t)n != len ? EIO : 0;
+  close(fd);
+  return err;
+}
+
+/*
+ * clone3 with stack 0 behaves like fork, and takes the flags clone() cannot (CLONE_NEWTIME
+ * overlaps the exit-signal byte of clone()). We call the kernel directly: the libc fork()
+ * runs atfork machinery we do not need.
+ */
+pid_t clone_process(uint64_t flags) {
+  struct shim_clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags;
+  args.exit_signal = SIGCHLD;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && errno == ENOSYS) pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+  return (pid_t)pid;
+}
+
+int common_op(const struct rec *r) {
+  switch (r->op) {
+  case OP_WRITE_FILE: {
+    const char *path = arg_str(r, 0), *data = arg_str(r, 1);
+    int err = write_path(path, data, r->args[1].len - 1);
+    if (err) fail(err, "write", "%s", path);
+    return 1;
+  }
+  case OP_UNSHARE:
+    if (unshare((int)arg_u64(r, 0)) < 0) fail(errno, "unshare", "flags 0x%llx", (unsigned long long)arg_u64(r, 0));
+    return 1;
+  case OP_SYNC:
+    msg_sync(arg_str(r, 0));
+    return 1;
+  case OP_SET_DUMPABLE:
+    if (prctl(PR_SET_DUMPABLE, (unsigned long)arg_u64(r, 0), 0, 0, 0) < 0) fail(errno, "prctl", "PR_SET_DUMPABLE");
+    return 1;
+  default:
+    return 0;
+  }
+}

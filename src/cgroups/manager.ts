@@ -1,0 +1,126 @@
+/**
+ * The role every cgroup implementation plays for the runtime: create the container's cgroup,
+ * apply linux.resources, place processes, report stats, freeze, kill everything, remove it.
+ * The runtime CLI is a fresh process for every verb, so `paths()` is what goes into the state
+ * file and `loadCgroupManager(paths)` reopens the same cgroup later.
+ *
+ * Helpers here are the parts v1 and v2 share: walking a cgroup tree, removing it leaf-first,
+ * signalling every member.
+ */
+
+import { readdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Resources } from '../oci/runtime-spec.ts';
+import { EngineError, errorCode } from '../util/errors.ts';
+import { readProcs } from './cgroup-file.ts';
+import type { CgroupMode } from './layout.ts';
+import type { PollOptions } from './poll.ts';
+import type { CgroupStats } from './stats.ts';
+import type { FreezerState } from './v1/freezer.ts';
+
+export type { FreezerState };
+
+/** What the state file keeps to find the cgroup again. */
+export interface CgroupPaths {
+  mode: CgroupMode;
+  /** The resolved cgroupsPath (`/berth/<id>`). */
+  path: string;
+  /**
+   * Directory per hierarchy. v1: controller name → dir (`cpu`, `name=systemd`), plus `''` for
+   * the unified dir on a hybrid host; v2: `''` only.
+   */
+  dirs: Record<string, string>;
+  /** Hybrid hosts: controllers driven through the unified dir (`hugetlb`). */
+  unifiedControllers?: string[];
+}
+
+export interface CgroupManager {
+  /** Makes the directories (parents included) and prepares them for a first process. */
+  create(): Promise<void>;
+  apply(resources: Resources): Promise<void>;
+  /** Every cgroup.procs file the init pid must be written to (the C helper does it before exec). */
+  procsFiles(): string[];
+  addProcess(pid: number): Promise<void>;
+  /** Every process in the cgroup and its descendants. */
+  pids(): Promise<number[]>;
+  stats(): Promise<CgroupStats>;
+  freeze(options?: PollOptions): Promise<void>;
+  thaw(options?: PollOptions): Promise<void>;
+  state(): Promise<FreezerState>;
+  killAll(signal: NodeJS.Signals | number): Promise<void>;
+  /** Removes the container's directories (and any sub-cgroups the container made). */
+  destroy(): Promise<void>;
+  paths(): CgroupPaths;
+}
+
+export interface ManagerOptions {
+  /**
+   * How to remove one directory. Defaults to rmdir(2), which on cgroupfs succeeds on a
+   * directory full of control files; tests on a plain tmpdir pass one that deletes the files.
+   */
+  removeDir?: (dir: string) => Promise<void>;
+}
+
+async function subdirectories(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Processes in `dir` and all cgroups below it, deduplicated. */
+export async function collectPids(dir: string): Promise<number[]> {
+  const found = new Set<number>();
+  const walk = async (current: string): Promise<void> => {
+    try {
+      for (const pid of await readProcs(current)) found.add(pid);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    }
+    for (const child of await subdirectories(current)) await walk(child);
+  };
+  await walk(dir);
+  return [...found];
+}
+
+/**
+ * Removes `dir` and its sub-cgroups, children before parents. rmdir of a cgroup whose last task
+ * has just exited can return EBUSY for a moment (the task is still being torn down), so EBUSY
+ * is retried with a short backoff; ENOENT means someone else already removed it.
+ */
+export async function removeCgroupTree(dir: string, options: ManagerOptions = {}): Promise<void> {
+  for (const child of await subdirectories(dir)) await removeCgroupTree(child, options);
+  const remove = options.removeDir ?? ((path: string) => rmdir(path));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await remove(dir);
+      return;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT') return;
+      if (code === 'EBUSY' && attempt < 5) {
+        await sleep(10 * 2 ** attempt);
+        continue;
+      }
+      throw new EngineError(code === 'EBUSY' ? 'conflict' : 'internal', `remove cgroup ${dir}: ${code ?? String(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Signals each pid; a process that exited since the cgroup was read (ESRCH) is fine. */
+export function signalAll(pids: readonly number[], signal: NodeJS.Signals | number): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if (errorCode(err) !== 'ESRCH') throw new EngineError('internal', `kill ${pid}: ${errorCode(err) ?? String(err)}`, { cause: err });
+    }
+  }
+}
+
+export function isSigkill(signal: NodeJS.Signals | number): boolean {
+  return signal === 'SIGKILL' || signal === 9;
+}

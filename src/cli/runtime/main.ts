@@ -1,0 +1,89 @@
+/**
+ * berth-runtime: an OCI runtime with runc's command line. Errors go to stderr and, with --log,
+ * to the log file (in JSON with --log-format json, which is what containerd and podman read back).
+ */
+
+import { appendFileSync } from 'node:fs';
+import { Runtime } from '../../runtime/index.ts';
+import { EngineError } from '../../util/errors.ts';
+import { splitGlobal, type GlobalOptions } from './args.ts';
+import type { Command } from './context.ts';
+import { createCommand, startCommand, runCommand, killCommand, deleteCommand } from './commands/lifecycle.ts';
+import { stateCommand, listCommand, psCommand, eventsCommand, featuresCommand } from './commands/inspect.ts';
+import { pauseCommand, resumeCommand, updateCommand, execCommand, specCommand } from './commands/manage.ts';
+
+export const VERSION = '0.1.0';
+
+const COMMANDS: Command[] = [
+  createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand, execCommand,
+  psCommand, pauseCommand, resumeCommand, listCommand, eventsCommand, updateCommand, featuresCommand, specCommand,
+];
+const ALIASES: Record<string, string> = { ls: 'list' };
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: berth-runtime [global options] <command> [options] [arguments]',
+    '',
+    'An OCI runtime (runtime-spec 1.1) with runc\'s command line.',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'global options:',
+    '  --root DIR            state directory (default /run/berth/runtime)',
+    '  --log FILE            also write errors and warnings to FILE',
+    '  --log-format text|json',
+    '  --debug               verbose errors (with causes)',
+    '  --systemd-cgroup      use the systemd cgroup driver (not supported yet)',
+    '',
+  ].join('\n');
+}
+
+function logLine(global: GlobalOptions, level: 'error' | 'warning', message: string): void {
+  if (!global.log) return;
+  const line = global.logFormat === 'json'
+    ? JSON.stringify({ level, msg: message, time: new Date().toISOString() })
+    : `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(message)}`;
+  try {
+    appendFileSync(global.log, line + '\n');
+  } catch {
+    // The log is best effort; stderr has the message too.
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let global: GlobalOptions = { logFormat: 'text', debug: false, systemdCgroup: false };
+  try {
+    const split = splitGlobal(argv);
+    global = split.global;
+    if (split.version) {
+      process.stdout.write(`berth-runtime version ${VERSION}\nspec: 1.1.0\n`);
+      return 0;
+    }
+    if (split.help || !split.verb) {
+      process.stdout.write(help());
+      return split.verb || split.help ? 0 : 1;
+    }
+    if (global.systemdCgroup) throw new EngineError('not-implemented', 'the systemd cgroup driver is not supported yet: run without --systemd-cgroup');
+    const name = ALIASES[split.verb] ?? split.verb;
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) throw new EngineError('invalid-argument', `unknown command ${JSON.stringify(split.verb)}: see berth-runtime --help`);
+    if (split.rest.includes('--help') || split.rest.includes('-h')) {
+      process.stdout.write(`usage: berth-runtime ${command.usage}\n`);
+      return 0;
+    }
+    const warn = (message: string): void => {
+      process.stderr.write(`berth-runtime: warning: ${message}\n`);
+      logLine(global, 'warning', message);
+    };
+    const runtime = new Runtime({ root: global.root, warn });
+    return await command.run(split.rest, { runtime, global, out: (text) => process.stdout.write(text) });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`berth-runtime: ${message}\n`);
+    if (global.debug && err instanceof Error && err.cause) process.stderr.write(`  caused by: ${String(err.cause)}\n`);
+    logLine(global, 'error', message);
+    return 1;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Applies one layer (a tar stream, compressed or not) onto a directory: the upper dir of an
+ * active snapshot. Whiteouts become what overlayfs understands natively — `.wh.NAME` a 0/0
+ * character device at NAME, `.wh..wh..opq` the `trusted.overlay.opaque=y` xattr on its dir —
+ * so the committed snapshot can be stacked as a lowerdir as-is (Docker's overlay2 does the same).
+ *
+ * Security: a layer is untrusted input and must never write outside its directory. Every path
+ * is normalised and refused if absolute or climbing with `..`; every parent is walked component
+ * by component with lstat and refused if any is a symlink (the layer could have planted one);
+ * leaves are replaced, never followed (O_NOFOLLOW|O_EXCL); hardlink targets get the same checks.
+ * A refused layer throws `invalid-argument`; the caller removes the partial snapshot.
+ */
+
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline, Transform } from 'node:stream';
+import type { Digest } from '../../oci/image-spec.ts';
+import { errorCode, invalidArgument } from '../../util/errors.ts';
+import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, lsetxattrs, mknod, readTar } from '../../snapshot/index.ts';
+import type { TarHeader, XattrSet } from '../../snapshot/index.ts';
+import { decompress } from './decompress.ts';
+import type { Compression } from './decompress.ts';
+
+export interface ApplyOptions {
+  /** false for a base layer: its whiteouts have nothing to hide and are dropped */
+  hasParent?: boolean;
+  /** names the layer in error messages (its digest) */
+  label?: string;
+  signal?: AbortSignal;
+}
+
+export interface ApplyResult {
+  /** sha256 of the uncompressed tar stream */
+  diffId: Digest;
+  /** bytes of the uncompressed tar stream */
+  size: number;
+  compression: Compression;
+}
+
+/**
+ * `./a//b/` → `a/b`; '' for the root itself. Throws for absolute paths and `..` anywhere:
+ * a layer that names either is malformed or hostile, and guessing what it meant is how
+ * traversal bugs are born.
+ */
+export function normalizeEntryPath(name: string, label: string): string {
+  if (name.startsWith('/')) throw escapeError(label, name);
+  const parts: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') throw escapeError(label, name);
+    parts.push(part);
+  }
+  return parts.join('/');
+}
+
+function escapeError(label: string, name: string): Error {
+  return invalidArgument(`layer ${label}: entry ${JSON.stringify(name)} escapes the layer root`);
+}
+
+/**
+ * Directories (relative paths) known to be real directories because this apply created or
+ * checked them. Only this apply writes the tree, so the cache stays true as long as every
+ * removal forgets the removed path and everything below it.
+ */
+class DirCache {
+  #dirs = new Set<string>();
+  has(rel: string): boolean {
+    return this.#dirs.has(rel);
+  }
+  add(rel: string): void {
+    this.#dirs.add(rel);
+  }
+  forget(rel: string): void {
+    this.#dirs.delete(rel);
+    const prefix = `${rel}/`;
+    for (const dir of this.#dirs) if (dir.startsWith(prefix)) this.#dirs.delete(dir);
+  }
+}
+
+/**
+ * Makes sure every directory above `rel` exists under `root` as a real directory, creating
+ * missing ones (0755, as Docker does for implied parents) and refusing symlinks.
+ */
+async function ensureParents(root: string, rel: string, cache: DirCache, label: string, entryName: string): Promise<void> {
+  const parts = rel.split('/');
+  parts.pop();
+  let relDir = '';
+  for (const part of parts) {
+    relDir = relDir ? `${relDir}/${part}` : part;
+    if (cache.has(relDir)) continue;
+    const current = join(root, relDir);
+    let stat;
+    try {
+      stat = await lstat(current);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+      await mkdir(current, { mode: 0o755 });
+      cache.add(relDir);
+      continue;
+    }
+    if (stat.isSymbolicLink()) throw invalidArgument(`layer ${label}: entry ${JSON.stringify(entryName)} goes through symlink ${JSON.stringify(relDir)}`);
+    if (!stat.isDirectory()) {
+      // A file where this layer needs a directory: the later entry wins, as in `tar -x`.
+      await rm(current, { force: true });
+      await mkdir(current, { mode: 0o755 });
+    }
+    cache.add(relDir);
+  }
+}
+
+/** Clears the way for a new leaf: nothing is kept unless both old and new are directories. */
+async function clearLeaf(root: string, rel: string, cache: DirCache, newIsDir: boolean): Promise<boolean> {
+  const path = join(root, rel);
+  let stat;
+  try {
+    stat = await lstat(path);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+  if (newIsDir && stat.isDirectory()) return true;
+  cache.forget(rel);
+  await rm(path, { recursive: true, force: true });
+  return false;
+}
+
+function toTimes(mtime: number): Date {
+  return new Date(mtime * 1000);
+}
+
+/** Counts and hashes the bytes passing through (the diffID covers the whole uncompressed stream). */
+function digester(): { transform: Transform; result: () => { diffId: Digest; size: number } } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  return { transform, result: () => ({ diffId: `sha256:${hash.digest('hex')}`, size }) };
+}
+
+/** Applies a layer stream onto `root` (an existing directory) and returns its diffID. */
+export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const label = options.label ?? 'stream';
+  const hasParent = options.hasParent ?? true;
+  const { compression, stream } = await decompress(layer);
+  const counter = digester();
+  const tar = pipeline(stream, counter.transform, () => {}); // errors surface through `tar` itself
+  const xattrs: XattrSet[] = [];
+  // Directory times are set last: creating a child changes its parent's mtime.
+  const dirTimes: { path: string; mtime: number }[] = [];
+  const cache = new DirCache();
+
+  for await (const { header, body } of readTar(tar)) {
+    options.signal?.throwIfAborted();
+    const rel = normalizeEntryPath(header.name, label);
+    const path = rel === '' ? root : join(root, rel);
+    const base = rel.split('/').pop() ?? '';
+
+    if (rel === '') {
+      if (header.type !== 'dir') throw invalidArgument(`layer ${label}: root entry ${JSON.stringify(header.name)} is not a directory`);
+      await setMetadata(path, header, xattrs);
+      dirTimes.push({ path, mtime: header.mtime });
+      continue;
+    }
+    await ensureParents(root, rel, cache, label, header.name);
+
+    if (base === WHITEOUT_OPAQUE) {
+      // The marker may come before its directory's own entry; the dir entry keeps the dir.
+      const dir = path.slice(0, -(base.length + 1));
+      if (hasParent) xattrs.push({ path: dir, name: OPAQUE_XATTR, value: Buffer.from('y') });
+      continue;
+    }
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) continue; // aufs metadata (.wh..wh.plnk…)
+      if (!hasParent) continue;
+      const targetRel = rel.slice(0, rel.length - base.length) + base.slice(WHITEOUT_PREFIX.length);
+      await clearLeaf(root, targetRel, cache, false);
+      await mknod(join(root, targetRel), 'char', 0, 0);
+      continue;
+    }
+
+    switch (header.type) {
+      case 'dir': {
+        if (!(await clearLeaf(root, rel, cache, true))) await mkdir(path, { mode: 0o700 });
+        cache.add(rel);
+        await setMetadata(path, header, xattrs);
+        dirTimes.push({ path, mtime: header.mtime });
+        continue;
+      }
+      case 'file': {
+        await clearLeaf(root, rel, cache, false);
+        const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try {
+          for await (const chunk of body) await file.write(chunk);
+        } finally {
+          await file.close();
+        }
+        break;
+      }
+      case 'symlink':
+        await clearLeaf(root, rel, cache, false);
+        await symlink(header.linkname, path);
+        break;
+      case 'link': {
+        const targetRel = normalizeEntryPath(header.linkname, label);
+        if (targetRel === '') throw invalidArgument(`layer ${label}: hardlink ${JSON.stringify(header.name)} targets the layer root`);
+        const target = join(root, targetRel);
+        await assertInside(root, targetRel, label, header.name);
+        let targetStat;
+        try {
+          targetStat = await lstat(target);
+        } catch (err) {
+          throw invalidArgument(`layer ${label}: hardlink ${JSON.stringify(header.name)} targets missing ${JSON.stringify(header.linkname)}`, err);
+        }
+        if (targetStat.isDirectory()) throw invalidArgument(`layer ${label}: hardlink ${JSON.stringify(header.name)} targets directory ${JSON.stringify(header.linkname)}`);
+        if (target === path) continue;
+        await clearLeaf(root, rel, cache, false);
+        await link(target, path);
+        continue; // a hardlink shares its target's inode and metadata
+      }
+      case 'char':
+      case 'block':
+      case 'fifo':
+        await clearLeaf(root, rel, cache, false);
+        await mknod(path, header.type, header.devmajor, header.devminor);
+        break;
+    }
+    await setMetadata(path, header, xattrs);
+    if (header.type === 'symlink') await lutimes(path, toTimes(header.mtime), toTimes(header.mtime));
+    else await utimes(path, toTimes(header.mtime), toTimes(header.mtime));
+  }
+
+  await lsetxattrs(xattrs);
+  for (const { path, mtime } of dirTimes.reverse()) await utimes(path, toTimes(mtime), toTimes(mtime));
+  return { ...counter.result(), compression };
+}
+
+/** The hardlink target's parents must be real directories inside the root, like any entry's. */
+async function assertInside(root: string, rel: string, label: string, entryName: string): Promise<void> {
+  const parts = rel.split('/');
+  parts.pop();
+  let current = root;
+  for (const part of parts) {
+    current = join(current, part);
+    const stat = await lstat(current).catch(() => undefined);
+    if (stat === undefined) throw invalidArgument(`layer ${label}: hardlink ${JSON.stringify(entryName)} targets a missing path`);
+    if (!stat.isDirectory()) throw invalidArgument(`layer ${label}: hardlink ${JSON.stringify(entryName)} goes through symlink or file ${JSON.stringify(current.slice(root.length + 1))}`);
+  }
+}
+
+/** Owner before mode: chown(2) clears setuid/setgid bits, so chmod must come after it. */
+async function setMetadata(path: string, header: TarHeader, xattrs: XattrSet[]): Promise<void> {
+  await lchown(path, header.uid, header.gid);
+  if (header.type !== 'symlink') await chmod(path, header.mode);
+  for (const [name, value] of header.xattrs) {
+    // A layer must not forge overlayfs metadata (redirects, opaque flags) through its xattrs.
+    if (name.startsWith('trusted.overlay.')) continue;
+    xattrs.push({ path, name, value });
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The runtime's view of a container's cgroup: the cgroups/ manager for its layout, plus what
+ * the plan needs (the cgroup.procs files, the host directories a `cgroup` mount binds).
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Spec } from '../oci/runtime-spec.ts';
+import { detectLayout, openCgroupManager, loadCgroupManager, type CgroupManager, type CgroupPaths, type CgroupMode } from '../cgroups/index.ts';
+import type { CgroupMountSource } from './rootfs/mount-plan.ts';
+
+export interface ContainerCgroup extends CgroupManager {
+  mountSources(): CgroupMountSource[];
+  /** Like killAll, but returns only once no process is left (so the cgroup can be removed). */
+  killAllAndWait(signal: number): Promise<void>;
+}
+
+function extend(manager: CgroupManager): ContainerCgroup {
+  const paths = manager.paths();
+  return Object.assign(manager, {
+    mountSources(): CgroupMountSource[] {
+      return Object.entries(paths.dirs).map(([name, hostPath]) => ({
+        name: name === '' ? (paths.mode === 'v2' ? '' : 'unified') : name.replace(/^name=/, ''),
+        hostPath,
+      }));
+    },
+    async killAllAndWait(signal: number): Promise<void> {
+      await manager.killAll(signal);
+      for (let i = 0; i < 200 && (await manager.pids()).length > 0; i++) await sleep(10);
+    },
+  });
+}
+
+export async function openCgroup(spec: Spec, id: string, options: { create: boolean }): Promise<ContainerCgroup> {
+  const layout = await detectLayout();
+  const manager = openCgroupManager(layout, spec.linux?.cgroupsPath, id);
+  if (options.create) await manager.create();
+  return extend(manager);
+}
+
+export function loadCgroup(record: { cgroupPaths: CgroupPaths }): ContainerCgroup {
+  return extend(loadCgroupManager(record.cgroupPaths));
+}
+
+export async function cgroupLayoutMode(): Promise<CgroupMode> {
+  return (await detectLayout()).mode;
+}

@@ -1,0 +1,157 @@
+/**
+ * `create`: from a bundle to a container whose init waits on the exec fifo (OCI "created").
+ * Every resource is undone if a later step fails, so a failed create leaves no state dir,
+ * cgroup, fifo or process behind.
+ */
+
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import type { Spec } from '../oci/runtime-spec.ts';
+import { EngineError, invalidArgument, errorCode } from '../util/errors.ts';
+import { atomicWrite } from '../util/atomic-write.ts';
+import { loadSpec, rootfsPath } from './spec/load-spec.ts';
+import { compileInitPlan } from './plan/compile.ts';
+import { ShimConnection, shimError, type ShimStartOptions } from './shim/shim-client.ts';
+import { checkId, readProcStat, toState, type ContainerRecord } from './state/state-store.ts';
+import { runHooks } from './hooks.ts';
+import { openCgroup, type ContainerCgroup } from './cgroup.ts';
+import { compileSeccompFor, hostFacts, checkRlimits } from './security.ts';
+import { containerResources } from './rootfs/device-rules.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface CreateOptions {
+  bundle: string;
+  consoleSocket?: string;
+  pidFile?: string;
+  preserveFds?: number;
+  /** `wait`: the shim stays as the container's monitor (foreground run, daemon). */
+  mode?: 'exit' | 'wait';
+  relayConsole?: boolean;
+  detach?: boolean;
+  exitFile?: string;
+  stdio?: ShimStartOptions['stdio'];
+}
+
+export interface Created {
+  record: ContainerRecord;
+  /** The shim, still connected in `wait` mode (its `exit` message ends the container). */
+  shim: ShimConnection;
+}
+
+export async function create(rt: Runtime, id: string, options: CreateOptions): Promise<Created> {
+  checkId(id);
+  const bundle = resolve(options.bundle);
+  const spec = await loadSpec(bundle);
+  const rootfs = rootfsPath(spec, bundle);
+  await checkRootfs(rootfs);
+  checkRlimits(spec);
+  const seccomp = compileSeccompFor(spec);
+  const host = hostFacts();
+
+  await rt.store.reserve(id);
+  let cgroup: ContainerCgroup | undefined;
+  let shim: ShimConnection | undefined;
+  let pid = 0;
+  try {
+    cgroup = await openCgroup(spec, id, { create: true });
+    await cgroup.apply(containerResources(spec));
+    const record: ContainerRecord = {
+      id,
+      bundle,
+      rootfs,
+      pid: 0,
+      pidStartTime: 0,
+      created: new Date().toISOString(),
+      owner: ownerName(),
+      annotations: spec.annotations ?? {},
+      cgroupPaths: cgroup.paths(),
+      config: spec,
+      started: false,
+    };
+    await rt.store.save(record);
+
+    const hasCreateHooks = Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length || spec.hooks?.createContainer?.length);
+    const plan = compileInitPlan({
+      spec,
+      rootfs,
+      bundle,
+      fifoPath: rt.store.fifoPath(id),
+      mode: options.mode ?? 'exit',
+      detach: options.detach ?? false,
+      exitFile: options.exitFile,
+      consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
+      relayConsole: options.relayConsole ?? false,
+      cgroupProcs: cgroup.procsFiles(),
+      cgroupMounts: cgroup.mountSources(),
+      preserveFds: options.preserveFds ?? 0,
+      seccomp,
+      host,
+      syncHooks: hasCreateHooks,
+    });
+
+    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'] });
+    for (;;) {
+      const message = await shim.next();
+      if (message === undefined) throw new EngineError('internal', 'container init exited before it was ready');
+      if (message.type === 'error') throw shimError(message);
+      if (message.type === 'pid') {
+        pid = message.pid;
+        record.pid = pid;
+        record.pidStartTime = readProcStat(pid)?.startTime ?? 0;
+        await rt.store.save(record);
+      } else if (message.type === 'sync') {
+        await runCreateHooks(spec, toState(record, 'created'), pid).then(
+          () => shim!.send('ok'),
+          (err: Error) => {
+            shim!.send(`abort ${err.message}`);
+            throw err;
+          },
+        );
+      } else if (message.type === 'ready') {
+        break;
+      }
+    }
+    if (options.pidFile) await atomicWrite(resolve(options.pidFile), String(pid));
+    return { record, shim };
+  } catch (err) {
+    if (pid > 0) killQuietly(pid);
+    shim?.close();
+    await cgroup?.destroy().catch(() => {});
+    await rt.store.remove(id);
+    throw err;
+  }
+}
+
+async function runCreateHooks(spec: Spec, state: ReturnType<typeof toState>, pid: number): Promise<void> {
+  await runHooks('prestart', spec.hooks?.prestart, state);
+  await runHooks('createRuntime', spec.hooks?.createRuntime, state);
+  const namespaces = (spec.linux?.namespaces ?? []).map((n) => n.type);
+  await runHooks('createContainer', spec.hooks?.createContainer, state, { pid, namespaces });
+}
+
+async function checkRootfs(rootfs: string): Promise<void> {
+  try {
+    if (!(await stat(rootfs)).isDirectory()) throw invalidArgument(`rootfs ${rootfs}: not a directory`);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') throw invalidArgument(`rootfs ${rootfs}: no such directory`, err);
+    throw err;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function ownerName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '');
+  }
+}
+

@@ -1,0 +1,21 @@
+/**
+ * The OCI runtime library: bundle → running container, and every verb runc has. The CLI and the
+ * daemon import only this file.
+ */
+
+export { Runtime, type RuntimeOptions } from './runtime.ts';
+export { create, type CreateOptions } from './create.ts';
+export { start } from './start.ts';
+export { run, type RunOptions } from './run.ts';
+export { kill, parseSignal } from './kill.ts';
+export { deleteContainer } from './delete.ts';
+export { exec, waitExit, type ExecOptions, type ExitReport } from './exec.ts';
+export { pause, resume } from './pause.ts';
+export { update, mergeResources } from './update.ts';
+export { containerState, containerStatus } from './status.ts';
+export { features } from './features.ts';
+export { loadCgroup } from './cgroup.ts';
+export { toState, type ContainerRecord } from './state/state-store.ts';
+export { defaultSpec } from './spec/default-spec.ts';
+export { loadSpec, parseSpec } from './spec/load-spec.ts';
+export { compileInitPlan } from './plan/compile.ts';

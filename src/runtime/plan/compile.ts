@@ -1,0 +1,195 @@
+/**
+ * config.json → init plan. Every decision about how a container is set up is taken here, as
+ * data the C shim executes in order (native/PLAN.md). The order follows runc/crun's init:
+ * namespaces → cgroup → mounts → hooks → pivot_root → masked paths → identity → security → exec.
+ */
+
+import type { Spec, Process, Namespace } from '../../oci/runtime-spec.ts';
+import { invalidArgument } from '../../util/errors.ts';
+import { step, type Plan, type PlanStep } from './plan.ts';
+import { JOIN_ORDER } from '../namespaces.ts';
+import { NAMESPACE_FLAGS, CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, PERSONALITY_DOMAINS } from './constants.ts';
+import { compileMounts, compileRootPropagation, type CgroupMountSource } from '../rootfs/mount-plan.ts';
+import { compileIdentity, type SeccompProgram } from './identity.ts';
+
+export interface HostFacts {
+  /** Whether the kernel has SELinux / AppArmor enabled. */
+  selinux: boolean;
+  apparmor: boolean;
+}
+
+export interface InitPlanOptions {
+  spec: Spec;
+  /** Absolute rootfs directory. */
+  rootfs: string;
+  /** Absolute bundle directory (bind sources are relative to it). */
+  bundle: string;
+  /** The exec fifo the child waits on until `start`. */
+  fifoPath: string;
+  /** `EXIT`: the caller is its own monitor (runc create); `WAIT`: the shim stays as monitor. */
+  mode: 'exit' | 'wait';
+  /** Detach the monitor from the caller's session (daemon use). */
+  detach?: boolean;
+  exitFile?: string;
+  consoleSocket?: string;
+  /** Foreground `run` with a terminal and no console socket: the shim relays the pty. */
+  relayConsole?: boolean;
+  /** cgroup.procs files the container process is written into, one per hierarchy. */
+  cgroupProcs: string[];
+  /** Where the container's cgroup of each hierarchy is on the host (for `cgroup` mounts). */
+  cgroupMounts: CgroupMountSource[];
+  preserveFds?: number;
+  seccomp?: SeccompProgram;
+  host: HostFacts;
+  /** Whether a `createRuntime`/`prestart`/`createContainer` sync point is needed. */
+  syncHooks: boolean;
+}
+
+
+export function compileInitPlan(options: InitPlanOptions): Plan {
+  const { spec } = options;
+  const namespaces = spec.linux?.namespaces ?? [];
+  const has = (type: Namespace['type']): boolean => namespaces.some((n) => n.type === type);
+  const created = (type: Namespace['type']): boolean => namespaces.some((n) => n.type === type && !n.path);
+
+  const launcher: PlanStep[] = [step('SET_DUMPABLE', 0)];
+  if (options.detach) launcher.push(step('DAEMONIZE'));
+  for (const type of JOIN_ORDER) {
+    const ns = namespaces.find((n) => n.type === type && n.path);
+    if (ns?.path) launcher.push(step('SETNS', ns.path, NAMESPACE_FLAGS[type]));
+  }
+  if (created('time')) {
+    launcher.push(step('UNSHARE', CLONE_NEWTIME));
+    const offsets = spec.linux?.timeOffsets ?? {};
+    const lines = Object.entries(offsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`);
+    if (lines.length > 0) launcher.push(step('WRITE_FILE', '/proc/self/timens_offsets', lines.join('\n')));
+  } else if (spec.linux?.timeOffsets && !has('time')) {
+    throw invalidArgument('invalid config: linux.timeOffsets: set without a time namespace');
+  }
+  launcher.push(step('OPEN_FIFO', options.fifoPath));
+  const terminal = spec.process?.terminal === true;
+  if (terminal) {
+    if (options.consoleSocket) launcher.push(step('CONSOLE_SOCKET', options.consoleSocket));
+    else if (options.relayConsole) launcher.push(step('CONSOLE_PAIR'));
+    else throw invalidArgument('process.terminal is true but no --console-socket was given');
+  }
+
+  // CLONE_NEWCGROUP and CLONE_NEWTIME are not clone flags here: the cgroup namespace is unshared by
+  // the child once it sits in its cgroup, the time namespace was unshared by the launcher.
+  let cloneFlags = 0;
+  for (const ns of namespaces) {
+    if (ns.path || ns.type === 'cgroup' || ns.type === 'time') continue;
+    cloneFlags |= NAMESPACE_FLAGS[ns.type];
+  }
+
+  const parent: PlanStep[] = [step('REPORT_PID')];
+  if (cloneFlags & CLONE_NEWUSER) {
+    parent.push(step('WRITE_CHILD_FILE', 'uid_map', idMap(spec.linux?.uidMappings ?? [])));
+    parent.push(step('WRITE_CHILD_FILE', 'gid_map', idMap(spec.linux?.gidMappings ?? [])));
+  }
+  for (const procs of options.cgroupProcs) parent.push(step('WRITE_PID_TO', procs));
+  parent.push(options.mode === 'wait' ? step('WAIT', options.exitFile ?? '', 1) : step('EXIT'));
+
+  const child: PlanStep[] = [];
+  if (cloneFlags & CLONE_NEWUSER) {
+    // The clone keeps the host's uid, which the new namespace does not map: become its root.
+    child.push(step('SETRESGID', 0), step('SETRESUID', 0));
+  }
+  if (created('cgroup')) child.push(step('UNSHARE', CLONE_NEWCGROUP));
+  child.push(step('SETSID'));
+  const process = spec.process;
+  if (process?.oomScoreAdj !== undefined) child.push(step('WRITE_FILE', '/proc/self/oom_score_adj', String(process.oomScoreAdj)));
+  if (cloneFlags & CLONE_NEWNET) child.push(step('LOOPBACK_UP'));
+
+  const mountNs = has('mount');
+  child.push(
+    ...compileMounts({
+      spec,
+      rootfs: options.rootfs,
+      bundle: options.bundle,
+      newMountNamespace: mountNs,
+      userNamespace: has('user'),
+      newNetNamespace: (cloneFlags & CLONE_NEWNET) !== 0,
+      newPidNamespace: (cloneFlags & CLONE_NEWPID) !== 0,
+      cgroupMounts: options.cgroupMounts,
+      selinux: options.host.selinux,
+    }),
+  );
+  if (options.syncHooks) child.push(step('SYNC', 'hooks'));
+  child.push(mountNs ? step('PIVOT_ROOT', options.rootfs) : step('CHROOT', options.rootfs));
+  if (mountNs) child.push(...compileRootPropagation(spec));
+  for (const path of spec.linux?.maskedPaths ?? []) child.push(step('MASK_PATH', path));
+  for (const path of spec.linux?.readonlyPaths ?? []) child.push(step('READONLY_PATH', path));
+  if (spec.root?.readonly) child.push(step('REMOUNT', '/', 0x1 /* MS_RDONLY */ | 0x1000 /* MS_BIND */));
+
+  if (spec.hostname !== undefined && spec.hostname !== '') child.push(step('SETHOSTNAME', spec.hostname));
+  if (spec.domainname !== undefined && spec.domainname !== '') {
+    if (!has('uts')) throw invalidArgument('invalid config: domainname: cannot set a domainname without a private UTS namespace');
+    child.push(step('SETDOMAINNAME', spec.domainname));
+  }
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    child.push(step('WRITE_FILE', sysctlPath(key, namespaces), value));
+  }
+  if (spec.linux?.personality) child.push(step('PERSONALITY', personality(spec.linux.personality.domain)));
+
+  if (!process) {
+    // No process: the container can be created (namespaces, mounts, cgroup) but never started.
+    child.push(step('READY'), step('WAIT_START'));
+    return [...launcher, step('CLONE', cloneFlags), ...parent, step('CHILD'), ...child];
+  }
+  child.push(...processSteps(process, options, { terminal, cwdInRoot: false }));
+  return [...launcher, step('CLONE', cloneFlags), ...parent, step('CHILD'), ...child];
+}
+
+interface ProcessStepOptions {
+  terminal: boolean;
+  /** For exec: no start fifo, no pivot. */
+  exec?: boolean;
+  cwdInRoot: boolean;
+}
+
+/** The steps that turn the set-up process into the container's process: identity, security, exec. */
+export function processSteps(process: Process, options: Pick<InitPlanOptions, 'host' | 'seccomp' | 'preserveFds' | 'spec'>, how: ProcessStepOptions): PlanStep[] {
+  const steps: PlanStep[] = [];
+  if (process.apparmorProfile) {
+    if (!options.host.apparmor) throw invalidArgument(`apparmor profile ${JSON.stringify(process.apparmorProfile)} requested but AppArmor is not enabled on this host`);
+    steps.push(step('WRITE_FILE', '/proc/self/attr/apparmor/exec', `exec ${process.apparmorProfile}`));
+  }
+  if (process.selinuxLabel) {
+    if (!options.host.selinux) throw invalidArgument(`selinux label ${JSON.stringify(process.selinuxLabel)} requested but SELinux is not enabled on this host`);
+    steps.push(step('WRITE_FILE', '/proc/self/attr/exec', process.selinuxLabel));
+  }
+  if (how.terminal) steps.push(step('CONSOLE', process.consoleSize?.height ?? 0, process.consoleSize?.width ?? 0));
+  steps.push(...compileIdentity(process, { seccomp: options.seccomp, preserveFds: options.preserveFds ?? 0, exec: how.exec ?? false }));
+  return steps;
+}
+
+function idMap(maps: Array<{ containerID: number; hostID: number; size: number }>): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+/** runc's rule: a sysctl may only be set when the container has the namespace it belongs to. */
+function sysctlPath(key: string, namespaces: Namespace[]): string {
+  key = key.replaceAll('/', '.');
+  if (key.includes('..') || key.startsWith('.')) throw invalidArgument(`sysctl ${JSON.stringify(key)}: invalid name`);
+  const has = (t: Namespace['type']): boolean => namespaces.some((n) => n.type === t);
+  const ipc = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'];
+  if (ipc.includes(key) || key.startsWith('fs.mqueue.')) {
+    if (!has('ipc')) throw invalidArgument(`sysctl ${JSON.stringify(key)} is not allowed as it conflicts with the host's IPC namespace`);
+  } else if (key.startsWith('net.')) {
+    if (!has('network')) throw invalidArgument(`sysctl ${JSON.stringify(key)} is not allowed in the host network namespace`);
+  } else if (key === 'kernel.hostname' || key === 'kernel.domainname') {
+    if (!has('uts')) throw invalidArgument(`sysctl ${JSON.stringify(key)} is not allowed in the host's UTS namespace`);
+  } else {
+    throw invalidArgument(`sysctl ${JSON.stringify(key)} is not in a separate kernel namespace`);
+  }
+  return `/proc/sys/${key.replaceAll('.', '/')}`;
+}
+
+function personality(domain: string): number {
+  const value = PERSONALITY_DOMAINS[domain];
+  if (value === undefined) throw invalidArgument(`invalid config: linux.personality.domain: unknown domain ${JSON.stringify(domain)}`);
+  return value;
+}
+
+export { CLONE_NEWNS };

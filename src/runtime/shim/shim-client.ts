@@ -1,0 +1,189 @@
+/**
+ * The TypeScript end of berth-shim's protocol (native/PLAN.md, "Transport"). Node cannot
+ * fork or enter namespaces, so it spawns the shim with a unix stream socket on fd 3,
+ * writes the encoded plan there, then exchanges one-line messages until the shim and the
+ * container process have both let go of the socket.
+ */
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { EngineError, SyscallError } from '../../util/errors.ts';
+import { encodePlan } from '../plan/plan.ts';
+import type { Plan } from '../plan/plan.ts';
+
+export type ShimMessage =
+  | { type: 'pid'; pid: number }
+  | { type: 'sync'; name: string }
+  | { type: 'ready' }
+  | { type: 'console-ready' }
+  | { type: 'exit'; code: number }
+  | { type: 'error'; errno: number; step: string; detail: string };
+
+export type ShimErrorMessage = Extract<ShimMessage, { type: 'error' }>;
+
+export interface ShimStartOptions {
+  /** Defaults to shimPath(). */
+  shimPath?: string;
+  /** The shim's fds 0, 1, 2 (the container inherits them unless the plan sets a console). */
+  stdio?: Array<'inherit' | 'ignore' | 'pipe' | number>;
+  /** Descriptors passed on as fds 4, 5, ... (fd 3 is the plan socket). */
+  extraFds?: number[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface ShimExit {
+  code: number | null;
+  signal: string | null;
+}
+
+const SHIM_RELATIVE = join('native', 'build', 'berth-shim');
+
+/**
+ * Where the built binary is: $BERTH_SHIM, else native/build/berth-shim in the nearest
+ * directory above this module that has one (the repository from src/, or from dist/).
+ */
+export function shimPath(): string {
+  const fromEnv = process.env['BERTH_SHIM'];
+  if (fromEnv) return fromEnv;
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
+    const candidate = join(dir, SHIM_RELATIVE);
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(here, '..', '..', '..', SHIM_RELATIVE);
+}
+
+/** Parses one line the shim sent (without its newline). */
+export function parseMessage(line: string): ShimMessage {
+  const space = line.indexOf(' ');
+  const word = space < 0 ? line : line.slice(0, space);
+  const rest = space < 0 ? '' : line.slice(space + 1);
+  switch (word) {
+    case 'pid':
+    case 'exit': {
+      if (!/^\d+$/.test(rest)) break;
+      return word === 'pid' ? { type: 'pid', pid: Number(rest) } : { type: 'exit', code: Number(rest) };
+    }
+    case 'sync':
+      if (rest) return { type: 'sync', name: rest };
+      break;
+    case 'ready':
+    case 'console-ready':
+      if (!rest) return { type: word };
+      break;
+    case 'error': {
+      const match = /^(\d+) ([^\s:]+): ?(.*)$/s.exec(rest);
+      if (match) return { type: 'error', errno: Number(match[1]), step: match[2]!, detail: match[3]! };
+      break;
+    }
+  }
+  throw new EngineError('internal', `parse shim message: unexpected ${JSON.stringify(line.slice(0, 200))}`);
+}
+
+/** The shim's error report as an error to throw: `mount proc on /proc: EPERM`. */
+export function shimError(msg: ShimErrorMessage): SyscallError {
+  return new SyscallError(msg.step, msg.errno, msg.detail);
+}
+
+/** One running berth-shim and its fd 3. */
+export class ShimConnection {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ShimExit>;
+  #socket: Socket;
+  #buffered = '';
+  #lines: string[] = [];
+  #ended = false;
+  #failure: Error | undefined;
+  #waiters: Array<() => void> = [];
+
+  private constructor(child: ChildProcess, socket: Socket, exited: Promise<ShimExit>) {
+    this.child = child;
+    this.exited = exited;
+    this.#socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.#onData(chunk));
+    socket.on('end', () => this.#finish());
+    socket.on('close', () => this.#finish());
+    socket.on('error', (err) => this.#finish(err));
+    // Only a pending next() keeps the event loop alive on the socket's behalf.
+    socket.unref();
+  }
+
+  /** Spawns the shim and writes the plan on its fd 3. */
+  static async start(plan: Plan, options: ShimStartOptions = {}): Promise<ShimConnection> {
+    const path = options.shimPath ?? shimPath();
+    const base = options.stdio ?? ['ignore', 'inherit', 'inherit'];
+    if (base.length > 3) throw new EngineError('invalid-argument', 'start shim: stdio has more than 3 entries');
+    const stdio: StdioOptions = [...base, ...Array<'ignore'>(3 - base.length).fill('ignore'), 'pipe', ...(options.extraFds ?? [])];
+    const child = spawn(path, [], { stdio, env: options.env ?? process.env, cwd: options.cwd });
+    const exited = new Promise<ShimExit>((resolveExit) => {
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    });
+    await new Promise<void>((resolveSpawn, reject) => {
+      child.once('spawn', resolveSpawn);
+      child.once('error', (err) => reject(new EngineError('unavailable', `spawn ${path}: ${err.message}`, { cause: err })));
+    });
+    // Later errors (a failed kill) surface through `exited`, never as an unhandled event.
+    child.on('error', () => {});
+    const socket = child.stdio[3] as Socket | null | undefined;
+    if (!socket) throw new EngineError('internal', `spawn ${path}: no fd 3`);
+    const conn = new ShimConnection(child, socket, exited);
+    socket.write(encodePlan(plan));
+    return conn;
+  }
+
+  /** The next message, or undefined once every holder of the socket has closed it. */
+  async next(): Promise<ShimMessage | undefined> {
+    for (;;) {
+      const line = this.#lines.shift();
+      if (line !== undefined) return parseMessage(line);
+      if (this.#failure) throw this.#failure;
+      if (this.#ended) return undefined;
+      this.#socket.ref();
+      try {
+        await new Promise<void>((wake) => this.#waiters.push(wake));
+      } finally {
+        if (this.#waiters.length === 0) this.#socket.unref();
+      }
+    }
+  }
+
+  /** Sends one line (`ok`, `abort <reason>`); the newline is added. */
+  send(line: string): void {
+    if (line.includes('\n')) throw new EngineError('invalid-argument', 'send shim message: contains a newline');
+    if (!this.#ended) this.#socket.write(`${line}\n`);
+  }
+
+  /** Lets go of the shim: the socket closes and a detached monitor lives on without us. */
+  close(): void {
+    this.#socket.destroy();
+    this.child.unref();
+    this.#finish();
+  }
+
+  #onData(chunk: string): void {
+    this.#buffered += chunk;
+    let newline: number;
+    while ((newline = this.#buffered.indexOf('\n')) >= 0) {
+      this.#lines.push(this.#buffered.slice(0, newline));
+      this.#buffered = this.#buffered.slice(newline + 1);
+    }
+    this.#wake();
+  }
+
+  #finish(err?: Error): void {
+    if (err && !this.#ended) this.#failure = new EngineError('internal', `read shim socket: ${err.message}`, { cause: err });
+    this.#ended = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
