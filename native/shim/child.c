@@ -136,6 +136,7 @@ static void child_op(const struct rec *r) {
   case OP_READY:
     msg_send("ready");
     chan_put(CHAN_READY);
+    close_fd(&S.chan); /* nothing more to tell: the parent exits (EXIT) or waits for us (WAIT) */
     break;
   case OP_WAIT_START: op_wait_start(); break;
   case OP_SECCOMP: op_seccomp(r); break;
@@ -162,5 +163,5 @@ _Noreturn void child_main(const struct plan *plan) {
   while (n < 0 && errno == EINTR);
   if (n != 1 || c != CHAN_GO) _exit(125);
   for (uint32_t i = plan->child_at + 1; i < plan->nrecs; i++) child_op(&plan->recs[i]);
-  _exit(125); /* unreachable: the plan ends with EXEC */
+  _exit(0); /* a plan without EXEC (an OCI config without a process) ends here */
 }

@@ -197,8 +197,8 @@ _Noreturn void monitor_wait(const struct rec *r) {
   if (M.sfd < 0) fail(errno, "signalfd", "monitor");
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) fail(errno, "prctl", "PR_SET_CHILD_SUBREAPER");
 
+  /* we keep our end of the channel open but never read it: the exit status says it all here */
   chan_put(CHAN_GO);
-  close_fd(&S.chan); /* the exit status says it all in this mode */
   reap(); /* a SIGCHLD before the mask was set is not queued on the signalfd */
   loop();
   S.child = 0;

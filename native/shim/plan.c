@@ -134,7 +134,7 @@ static void check_sections(struct plan *plan) {
     int ends_parent = r->op == OP_EXIT || r->op == OP_WAIT;
     if (ends_parent != (i + 1 == plan->child_at))
       fail(0, "plan", "the parent section must end with EXIT or WAIT, and only there");
-    if ((r->op == OP_EXEC) != (i + 1 == plan->nrecs)) fail(0, "plan", "the child section must end with EXEC");
+    if (r->op == OP_EXEC && i + 1 != plan->nrecs) fail(0, "plan", "EXEC must be the last op");
   }
 }
 

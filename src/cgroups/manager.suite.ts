@@ -113,6 +113,17 @@ export function runManagerSuite(mode: CgroupMode): void {
       });
     });
 
+    it('memory.checkBeforeUpdate refuses a limit below current usage and writes nothing', async () => {
+      await manager.create();
+      // The fixture's cgroup uses 4096 bytes.
+      await assert.rejects(manager.apply({ pids: { limit: 3 }, memory: { limit: 1024, checkBeforeUpdate: true } }), {
+        kind: 'failed-precondition',
+        message: 'set memory limit 1024: the cgroup already uses 4096 bytes',
+      });
+      assert.equal(await fixture.read(dirOf(manager.paths(), mode === 'v2' ? '' : 'pids'), 'pids.max'), 'max');
+      await manager.apply({ memory: { limit: 8192, checkBeforeUpdate: true } });
+    });
+
     it('addProcess puts a process in every hierarchy and pids lists it', async () => {
       await manager.create();
       const child = sleeper();

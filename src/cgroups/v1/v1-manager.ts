@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Resources } from '../../oci/runtime-spec.ts';
 import { EngineError, failedPrecondition, invalidArgument, notImplemented } from '../../util/errors.ts';
 import type { CgroupWrite } from '../cgroup-file.ts';
-import { applyWrites, listCgroupDir, writeCgroupFile } from '../cgroup-file.ts';
+import { applyWrites, listCgroupDir, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
 import type { CgroupsPath } from '../cgroups-path.ts';
 import { hierarchyDir } from '../cgroups-path.ts';
 import type { CgroupLayout } from '../layout.ts';
@@ -19,6 +19,7 @@ import { collectPids, isSigkill, removeCgroupTree, signalAll } from '../manager.
 import type { PollOptions } from '../poll.ts';
 import type { CgroupStats } from '../stats.ts';
 import { readV2HugetlbStats } from '../v2/hugetlb.ts';
+import { checkMemoryBeforeUpdate } from '../v2/memory.ts';
 import { readV2FreezerState, setV2FreezerState } from '../v2/freezer.ts';
 import { enableControllers } from '../v2/subtree-control.ts';
 import { V2_CONTROLLER_WRITES } from '../v2/v2-manager.ts';
@@ -146,7 +147,14 @@ export class CgroupV1Manager implements CgroupManager {
     const groups: Array<[string, (dir?: string) => Promise<CgroupWrite[]>]> = [
       ['cpuset', async () => v1CpusetWrites(resources.cpu)],
       ['devices', async () => v1DevicesWrites(resources.devices)],
-      ['memory', async (dir) => v1MemoryWrites(resources.memory, dir === undefined ? { limit: Infinity } : await readV1MemoryCurrent(dir))],
+      [
+        'memory',
+        async (dir) => {
+          if (dir === undefined) return v1MemoryWrites(resources.memory, { limit: Infinity });
+          if (resources.memory?.checkBeforeUpdate) checkMemoryBeforeUpdate(resources.memory, await readCgroupNumber(dir, 'memory.usage_in_bytes'));
+          return v1MemoryWrites(resources.memory, await readV1MemoryCurrent(dir));
+        },
+      ],
       ['cpu', async () => v1CpuWrites(resources.cpu)],
       ['pids', async () => v1PidsWrites(resources.pids)],
       ['blkio', async (dir) => v1BlkioWrites(resources.blockIO, dir === undefined ? new Set(['blkio.weight']) : await listCgroupDir(dir))],

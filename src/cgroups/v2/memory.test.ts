@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { swapMaxValue, v2MemoryWrites } from './memory.ts';
+import { checkMemoryBeforeUpdate, swapMaxValue, v2MemoryWrites } from './memory.ts';
 
 describe('v2 memory mapping', () => {
   it('memory.swap.max is the OCI memory+swap minus the limit', () => {
@@ -32,5 +32,15 @@ describe('v2 memory mapping', () => {
       { file: 'memory.swap.max', value: 'max' },
       { file: 'memory.max', value: 'max' },
     ]);
+  });
+
+  it('checkBeforeUpdate refuses a limit below current usage, and only when asked', () => {
+    assert.throws(() => checkMemoryBeforeUpdate({ limit: 100, checkBeforeUpdate: true }, 4096), {
+      kind: 'failed-precondition',
+      message: 'set memory limit 100: the cgroup already uses 4096 bytes',
+    });
+    checkMemoryBeforeUpdate({ limit: 100 }, 4096);
+    checkMemoryBeforeUpdate({ limit: 8192, checkBeforeUpdate: true }, 4096);
+    checkMemoryBeforeUpdate({ limit: -1, checkBeforeUpdate: true }, 4096);
   });
 });

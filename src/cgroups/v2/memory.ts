@@ -6,7 +6,7 @@
  */
 
 import type { Memory } from '../../oci/runtime-spec.ts';
-import { invalidArgument } from '../../util/errors.ts';
+import { failedPrecondition, invalidArgument } from '../../util/errors.ts';
 import type { CgroupWrite } from '../cgroup-file.ts';
 import { parseFlatKeyed, readCgroupFile, readCgroupNumber } from '../cgroup-file.ts';
 import type { MemoryStats } from '../stats.ts';
@@ -60,4 +60,17 @@ export async function readV2MemoryStats(dir: string): Promise<MemoryStats> {
     stats.swapLimit = (await readCgroupNumber(dir, 'memory.swap.max')) ?? Infinity;
   }
   return stats;
+}
+
+/**
+ * memory.checkBeforeUpdate: refuse a new limit below what the cgroup already uses, instead of
+ * letting the kernel reclaim or OOM-kill to get there. Same rule for v1 (usage_in_bytes) and
+ * v2 (memory.current); `usage` undefined means a fresh cgroup, nothing to check.
+ */
+export function checkMemoryBeforeUpdate(memory: Memory | undefined, usage: number | undefined): void {
+  if (!memory?.checkBeforeUpdate || usage === undefined) return;
+  const limit = memory.limit ?? 0;
+  if (limit > 0 && limit < usage) {
+    throw failedPrecondition(`set memory limit ${limit}: the cgroup already uses ${usage} bytes`);
+  }
 }

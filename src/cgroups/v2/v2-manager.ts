@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Resources } from '../../oci/runtime-spec.ts';
 import { failedPrecondition, invalidArgument, notImplemented } from '../../util/errors.ts';
 import type { CgroupWrite } from '../cgroup-file.ts';
-import { applyWrites, listCgroupDir, writeCgroupFile } from '../cgroup-file.ts';
+import { applyWrites, listCgroupDir, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
 import type { CgroupsPath } from '../cgroups-path.ts';
 import { hierarchyDir } from '../cgroups-path.ts';
 import type { CgroupManager, CgroupPaths, FreezerState, ManagerOptions } from '../manager.ts';
@@ -21,7 +21,7 @@ import { attachDeviceFilter } from './devices.ts';
 import { readV2FreezerState, setV2FreezerState } from './freezer.ts';
 import { readV2HugetlbStats, v2HugetlbWrites } from './hugetlb.ts';
 import { readV2IOStats, v2IOWrites } from './io.ts';
-import { readV2MemoryStats, v2MemoryWrites } from './memory.ts';
+import { checkMemoryBeforeUpdate, readV2MemoryStats, v2MemoryWrites } from './memory.ts';
 import { v2PidsWrites } from './pids.ts';
 import { enableControllers } from './subtree-control.ts';
 import { v2UnifiedWrites } from './unified.ts';
@@ -72,10 +72,6 @@ export class CgroupV2Manager implements CgroupManager {
     return new CgroupV2Manager({ root: dir, dir, path: paths.path }, options);
   }
 
-  get dir(): string {
-    return this.#dir;
-  }
-
   async create(): Promise<void> {
     await mkdir(this.#dir, { recursive: true });
     await enableControllers(this.#root, this.#dir, 'all');
@@ -88,6 +84,9 @@ export class CgroupV2Manager implements CgroupManager {
     }
     if (resources.rdma && Object.keys(resources.rdma).length > 0) throw notImplemented('set rdma limits: not supported');
     if (resources.devices && resources.devices.length > 0) attachDeviceFilter(this.#dir, resources.devices);
+    if (resources.memory?.checkBeforeUpdate) {
+      checkMemoryBeforeUpdate(resources.memory, await readCgroupNumber(this.#dir, 'memory.current'));
+    }
     const files = await listCgroupDir(this.#dir);
     const writes = V2_CONTROLLER_WRITES.flatMap(([, writesFor]) => writesFor(resources, files));
     // Last, so raw values can override the mapped ones.

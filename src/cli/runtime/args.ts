@@ -89,3 +89,16 @@ export function requireId(positionals: string[], command: string): string {
   if (!id) throw invalidArgument(`${command}: container id cannot be empty`);
   return id;
 }
+
+/** Index of the first positional argument (the container id), skipping flags and their values. */
+export function firstPositional(args: string[], options: OptionSpec): number {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return i + 1;
+    if (!arg.startsWith('-') || arg === '-') return i;
+    if (arg.includes('=')) continue;
+    const name = arg.startsWith('--') ? arg.slice(2) : Object.entries(options).find(([, o]) => o.short === arg.slice(1))?.[0] ?? arg.slice(1);
+    if (options[name]?.type === 'string') i++;
+  }
+  return args.length;
+}

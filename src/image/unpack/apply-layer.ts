@@ -13,6 +13,7 @@
 
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
@@ -26,6 +27,8 @@ import type { Compression } from './decompress.ts';
 export interface ApplyOptions {
   /** false for a base layer: its whiteouts have nothing to hide and are dropped */
   hasParent?: boolean;
+  /** the layers below `root`, nearest first: implied parent dirs take their attributes from them */
+  lowerDirs?: string[];
   /** names the layer in error messages (its digest) */
   label?: string;
   signal?: AbortSignal;
@@ -79,34 +82,73 @@ class DirCache {
   }
 }
 
+interface ApplyContext {
+  root: string;
+  label: string;
+  cache: DirCache;
+  /** the layers below, nearest first (overlayfs lowerdir order) */
+  lowers: string[];
+  /** directory mtimes, set once every entry is written; the last word per directory wins */
+  dirTimes: Map<string, number>;
+}
+
 /**
- * Makes sure every directory above `rel` exists under `root` as a real directory, creating
- * missing ones (0755, as Docker does for implied parents) and refusing symlinks.
+ * The attributes of directory `rel` as the layers below show it, so that a parent this layer
+ * implies (without an entry of its own) does not change the merged directory's owner or mode.
+ * Walked with lstat component by component: a symlink, whiteout or file on the way means the
+ * directory is not visible there, and nothing outside the lower layers is ever consulted.
  */
-async function ensureParents(root: string, rel: string, cache: DirCache, label: string, entryName: string): Promise<void> {
+async function lowerDirStats(lowers: string[], rel: string): Promise<Stats | undefined> {
+  const parts = rel.split('/');
+  for (const lower of lowers) {
+    let current = lower;
+    let stat: Stats | undefined;
+    for (const part of parts) {
+      current = join(current, part);
+      stat = await lstat(current).catch(() => undefined);
+      if (stat === undefined) break; // absent here: a deeper layer may have it
+      if (!stat.isDirectory()) return undefined; // hidden by a whiteout, a file or a symlink
+    }
+    if (stat !== undefined) return stat;
+  }
+  return undefined;
+}
+
+/**
+ * Makes sure every directory above `rel` exists under the root as a real directory, creating
+ * missing ones (with the lower layers' attributes, or 0755 root as Docker does) and refusing
+ * symlinks.
+ */
+async function ensureParents(ctx: ApplyContext, rel: string, entryName: string): Promise<void> {
   const parts = rel.split('/');
   parts.pop();
   let relDir = '';
   for (const part of parts) {
     relDir = relDir ? `${relDir}/${part}` : part;
-    if (cache.has(relDir)) continue;
-    const current = join(root, relDir);
+    if (ctx.cache.has(relDir)) continue;
+    const current = join(ctx.root, relDir);
     let stat;
     try {
       stat = await lstat(current);
     } catch (err) {
       if (errorCode(err) !== 'ENOENT') throw err;
       await mkdir(current, { mode: 0o755 });
-      cache.add(relDir);
+      const lower = await lowerDirStats(ctx.lowers, relDir);
+      if (lower !== undefined) {
+        await lchown(current, lower.uid, lower.gid);
+        await chmod(current, lower.mode & 0o7777);
+        ctx.dirTimes.set(current, lower.mtimeMs / 1000);
+      }
+      ctx.cache.add(relDir);
       continue;
     }
-    if (stat.isSymbolicLink()) throw invalidArgument(`layer ${label}: entry ${JSON.stringify(entryName)} goes through symlink ${JSON.stringify(relDir)}`);
+    if (stat.isSymbolicLink()) throw invalidArgument(`layer ${ctx.label}: entry ${JSON.stringify(entryName)} goes through symlink ${JSON.stringify(relDir)}`);
     if (!stat.isDirectory()) {
       // A file where this layer needs a directory: the later entry wins, as in `tar -x`.
       await rm(current, { force: true });
       await mkdir(current, { mode: 0o755 });
     }
-    cache.add(relDir);
+    ctx.cache.add(relDir);
   }
 }
 
@@ -153,8 +195,9 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
   const tar = pipeline(stream, counter.transform, () => {}); // errors surface through `tar` itself
   const xattrs: XattrSet[] = [];
   // Directory times are set last: creating a child changes its parent's mtime.
-  const dirTimes: { path: string; mtime: number }[] = [];
+  const dirTimes = new Map<string, number>();
   const cache = new DirCache();
+  const ctx: ApplyContext = { root, label, cache, lowers: options.lowerDirs ?? [], dirTimes };
 
   for await (const { header, body } of readTar(tar)) {
     options.signal?.throwIfAborted();
@@ -165,10 +208,10 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
     if (rel === '') {
       if (header.type !== 'dir') throw invalidArgument(`layer ${label}: root entry ${JSON.stringify(header.name)} is not a directory`);
       await setMetadata(path, header, xattrs);
-      dirTimes.push({ path, mtime: header.mtime });
+      dirTimes.set(path, header.mtime);
       continue;
     }
-    await ensureParents(root, rel, cache, label, header.name);
+    await ensureParents(ctx, rel, header.name);
 
     if (base === WHITEOUT_OPAQUE) {
       // The marker may come before its directory's own entry; the dir entry keeps the dir.
@@ -190,7 +233,7 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
         if (!(await clearLeaf(root, rel, cache, true))) await mkdir(path, { mode: 0o700 });
         cache.add(rel);
         await setMetadata(path, header, xattrs);
-        dirTimes.push({ path, mtime: header.mtime });
+        dirTimes.set(path, header.mtime);
         continue;
       }
       case 'file': {
@@ -237,7 +280,10 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
   }
 
   await lsetxattrs(xattrs);
-  for (const { path, mtime } of dirTimes.reverse()) await utimes(path, toTimes(mtime), toTimes(mtime));
+  for (const [path, mtime] of dirTimes) {
+    // a later entry may have replaced the directory with something else
+    if ((await lstat(path)).isDirectory()) await utimes(path, toTimes(mtime), toTimes(mtime));
+  }
   return { ...counter.result(), compression };
 }
 

@@ -34,6 +34,12 @@ export function writableDir(mounts: Mount[]): string {
   throw failedPrecondition('apply layer: snapshot mounts have no writable directory');
 }
 
+/** The read-only layers of an overlay mount, nearest first. */
+function lowerDirs(mounts: Mount[]): string[] {
+  const option = mounts[0]?.type === 'overlay' ? mounts[0].options.find((o) => o.startsWith('lowerdir=')) : undefined;
+  return option ? option.slice('lowerdir='.length).split(':') : [];
+}
+
 async function exists(snapshotter: Snapshotter, key: string): Promise<boolean> {
   try {
     await snapshotter.stat(key);
@@ -64,6 +70,7 @@ export async function unpackLayer(snapshotter: Snapshotter, layer: AsyncIterable
   try {
     const result = await applyLayer(writableDir(mounts), layer, {
       hasParent: options.parent !== undefined,
+      lowerDirs: lowerDirs(mounts),
       ...(options.label !== undefined ? { label: options.label } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

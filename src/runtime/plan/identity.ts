@@ -43,12 +43,18 @@ export function compileIdentity(process: Process, options: IdentityOptions): Pla
   const ambient = capabilityMask(caps.ambient ?? []);
 
   const noNewPrivileges = process.noNewPrivileges === true;
-  const seccompEarly = options.seccomp !== undefined && !noNewPrivileges;
-  if (seccompEarly && (effective & (1n << CAP_SYS_ADMIN)) === 0n) {
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still hold it.
+  const canLoadLate = noNewPrivileges || (effective & (1n << CAP_SYS_ADMIN)) !== 0n;
+  // Before any identity change: later descriptors the shim opens are close-on-exec already.
+  steps.push(step('CLOSE_FDS', 3 + options.preserveFds));
+  const seccompEarly = options.seccomp !== undefined && !canLoadLate;
+  if (seccompEarly) {
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process is about to
+    // lose: load it now (as runc does), so the profile must allow the few set-up calls that
+    // follow. The working directory is entered (and checked with getcwd) before, as profiles
+    // may deny getcwd.
+    steps.push(step('CHDIR', process.cwd));
     steps.push(step('SECCOMP', options.seccomp!.flags, options.seccomp!.bpf));
   }
-
   steps.push(step('CAP_BOUNDING', bounding));
   steps.push(step('KEEPCAPS', 1));
   steps.push(step('SETGROUPS', ...(process.user.additionalGids ?? []).map(String)));
@@ -59,11 +65,10 @@ export function compileIdentity(process: Process, options: IdentityOptions): Pla
   if (ambient !== 0n) steps.push(step('AMBIENT', ambient));
   if (process.user.umask !== undefined) steps.push(step('UMASK', process.user.umask));
   if (noNewPrivileges) steps.push(step('NO_NEW_PRIVS'));
-  steps.push(step('CHDIR', process.cwd));
-  steps.push(step('CLOSE_FDS', 3 + options.preserveFds));
+  if (!seccompEarly) steps.push(step('CHDIR', process.cwd));
   steps.push(step('READY'));
   if (!options.exec) steps.push(step('WAIT_START'));
-  if (options.seccomp && !(seccompEarly && (effective & (1n << CAP_SYS_ADMIN)) === 0n)) {
+  if (options.seccomp && canLoadLate) {
     // As close to execve as possible, so the filter need not allow the set-up's own syscalls.
     steps.push(step('SECCOMP', options.seccomp.flags, options.seccomp.bpf));
   }

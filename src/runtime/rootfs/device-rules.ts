@@ -20,7 +20,8 @@ const ALWAYS: DeviceCgroup[] = [
 
 export function containerResources(spec: Spec): Resources {
   const resources = spec.linux?.resources ?? {};
-  const own = (spec.linux?.devices ?? []).map((d): DeviceCgroup => ({
+  // FIFOs are not devices to the device controller.
+  const own = (spec.linux?.devices ?? []).filter((d) => d.type !== 'p').map((d): DeviceCgroup => ({
     allow: true,
     type: d.type === 'u' ? 'c' : d.type,
     major: d.major ?? null,

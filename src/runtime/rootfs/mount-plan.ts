@@ -57,9 +57,10 @@ export function compileMounts(options: MountPlanOptions): PlanStep[] {
   const { spec, rootfs } = options;
   const steps: PlanStep[] = [];
   if (options.newMountNamespace) {
-    // Stop the container's mounts from propagating to the host before making any.
+    // Stop the container's mounts from propagating to the host before making any. The requested
+    // propagation is applied to the new root after pivot_root, which refuses a shared parent.
     const wanted = rootfsPropagationFlags(spec.linux?.rootfsPropagation);
-    const initial = wanted !== undefined && wanted & (MS.SHARED) ? MS.SHARED : MS.SLAVE;
+    const initial = wanted !== undefined && wanted & MS.PRIVATE ? MS.PRIVATE : MS.SLAVE;
     steps.push(step('MOUNT', '', '/', '', MS.REC | initial, ''));
     steps.push(step('MOUNT', rootfs, rootfs, '', MS.BIND | MS.REC, ''));
   }

@@ -166,7 +166,7 @@ export async function* readTar(source: AsyncIterable<Buffer | Uint8Array | strin
   try {
     yield* entries(reader);
   } finally {
-    // removed
+    await reader.close();
   }
 }
 

@@ -12,10 +12,10 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, S_IFCHR, makedev } from '../../../src/runtime/plan/constants.ts';
-import { Op, step } from '../../../src/runtime/plan/plan.ts';
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, S_IFCHR, makedev } from '../../../src/runtime/plan/constants.ts';
+import { Op, encodePlan, step } from '../../../src/runtime/plan/plan.ts';
 import type { OpName, Plan, PlanStep } from '../../../src/runtime/plan/plan.ts';
-import { ShimConnection, shimError } from '../../../src/runtime/shim/shim-client.ts';
+import { ShimConnection, shimError, shimPath } from '../../../src/runtime/shim/shim-client.ts';
 import type { ShimExit, ShimMessage, ShimStartOptions } from '../../../src/runtime/shim/shim-client.ts';
 
 const MS_NOSUID = 0x2;
@@ -28,7 +28,7 @@ const ENOENT = 2;
 const EPERM = 1;
 const ENODEV = 19;
 const ALL_NS = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
-const APPLETS = ['wc', 'sh', 'true', 'cat', 'echo', 'sleep', 'ls', 'id', 'hostname', 'mount', 'grep', 'tty', 'stty', 'mkdir', 'pwd', 'kill'];
+const APPLETS = ['wc', 'uname', 'readlink', 'sh', 'true', 'cat', 'echo', 'sleep', 'ls', 'id', 'hostname', 'mount', 'grep', 'tty', 'stty', 'mkdir', 'pwd', 'kill'];
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const isRoot = process.getuid?.() === 0;
@@ -101,6 +101,16 @@ function containerPlan(argv: string[], o: ContainerOptions = {}): Plan {
     step('PIVOT_ROOT', rootfs),
     ...(o.afterPivot ?? []),
     step('EXEC', '/bin', argv.length, ...argv, 'PATH=/bin'),
+  ];
+}
+
+/** A session and a private devpts with /dev/ptmx, as CONSOLE needs. */
+function devptsSteps(): PlanStep[] {
+  return [
+    step('SETSID'),
+    step('MKDIR_IN_ROOT', '/dev/pts', 0o755),
+    step('MOUNT_IN_ROOT', 'devpts', '/dev/pts', 'devpts', MS_NOSUID | MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620'),
+    step('SYMLINK_IN_ROOT', 'pts/ptmx', '/dev/ptmx'),
   ];
 }
 
@@ -350,18 +360,36 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     const result = await run(
       containerPlan(['/bin/sh', '-c', 'tty; stty size'], {
         launcher: [step('CONSOLE_PAIR')],
-        beforePivot: [
-          step('SETSID'),
-          step('MKDIR_IN_ROOT', '/dev/pts', 0o755),
-          step('MOUNT_IN_ROOT', 'devpts', '/dev/pts', 'devpts', MS_NOSUID | MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620'),
-          step('SYMLINK_IN_ROOT', 'pts/ptmx', '/dev/ptmx'),
-        ],
+        beforePivot: devptsSteps(),
         afterPivot: [step('CONSOLE', 24, 80)],
       }),
     );
     assert.equal(result.exit.code, 0, result.out);
     assert.ok(result.messages.some((m) => m.type === 'console-ready'));
     assert.equal(result.out, '/dev/pts/0\r\n24 80\r\n');
+  });
+
+  test('with a terminal on stdin, the relay is raw and SIGWINCH resizes the container pty', async () => {
+    // Node cannot open a pty: Python holds the terminal, runs the shim on it, and reports.
+    const planFile = join(tmp, 'winch.plan');
+    const plan = containerPlan(['/bin/sh', '-c', 'stty size; sleep 1; stty size'], {
+      launcher: [step('CONSOLE_PAIR')],
+      beforePivot: devptsSteps(),
+      afterPivot: [step('CONSOLE', 30, 100)],
+    });
+    writeFileSync(planFile, encodePlan(plan));
+    const report = JSON.parse(execFileSync('python3', ['-c', WINCH_DRIVER, planFile, shimPath()], { encoding: 'utf8' })) as {
+      out: string;
+      messages: string;
+      code: number;
+      rawDuring: boolean;
+      restored: boolean;
+    };
+    assert.equal(report.code, 0, report.out);
+    assert.equal(report.out, '30 100\r\n40 120\r\n');
+    assert.match(report.messages, /console-ready\n/);
+    assert.ok(report.rawDuring, 'the terminal is raw while the relay runs');
+    assert.ok(report.restored, 'the terminal settings are restored at the end');
   });
 
   test('CONSOLE_SOCKET sends the pty master to the socket', async () => {
@@ -375,12 +403,7 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
       const result = await run(
         containerPlan(['/bin/echo', 'hello console'], {
           launcher: [step('CONSOLE_SOCKET', socketPath)],
-          beforePivot: [
-            step('SETSID'),
-            step('MKDIR_IN_ROOT', '/dev/pts', 0o755),
-            step('MOUNT_IN_ROOT', 'devpts', '/dev/pts', 'devpts', MS_NOSUID | MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620'),
-            step('SYMLINK_IN_ROOT', 'pts/ptmx', '/dev/ptmx'),
-          ],
+          beforePivot: devptsSteps(),
           afterPivot: [step('CONSOLE', 0, 0)],
         }),
       );
@@ -443,10 +466,31 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     assert.equal(missing.exit.code, 125);
   });
 
+  test('CHDIR refuses a working directory outside the container (CVE-2024-21626)', async () => {
+    // A leaked descriptor of a host directory, reached through /proc/self/fd after pivot_root.
+    const hostDir = openSync(tmp, 'r');
+    try {
+      const result = await run(containerPlan(['/bin/pwd'], { afterPivot: [step('CHDIR', '/proc/self/fd/4')] }), { extraFds: [hostDir] });
+      const error = errorOf(result);
+      assert.equal(error.step, 'chdir');
+      assert.equal(error.detail, '/proc/self/fd/4: working directory is outside the container');
+      assert.equal(result.exit.code, 125);
+    } finally {
+      closeSync(hostDir);
+    }
+  });
+
   test('EXIT without READY exits 0 once the exec succeeded', async () => {
     const result = await run([step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 1, '/bin/true')]);
     assert.deepEqual(result.messages, []);
     assert.equal(result.exit.code, 0);
+  });
+
+  test('a child section without EXEC ends the process with status 0', async () => {
+    const result = await run([step('CLONE', 0), step('WAIT', '', 0), step('CHILD'), step('SETSID')]);
+    assert.deepEqual(result.messages, [{ type: 'exit', code: 0 }]);
+    const misplaced = await run([step('CLONE', 0), step('WAIT', '', 0), step('CHILD'), step('EXEC', '', 1, '/bin/true'), step('SETSID')]);
+    assert.equal(shimError(errorOf(misplaced)).message, 'plan EXEC must be the last op');
   });
 
   test('an error before ready makes EXIT mode exit 125', async () => {
@@ -462,6 +506,89 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     assert.equal(result.out, '{"id":"x"}\n');
     assert.equal(shimError(errorOf(result)).message, 'hook /bin/sh: exit status 4');
     assert.equal(errorOf(result).errno, 0);
+
+    const slow = await run(hostPlan(['/bin/true'], [step('RUN_HOOK', 200, '{}', '/bin/sleep', 2, 'sleep', '5')]));
+    assert.equal(shimError(errorOf(slow)).message, 'hook /bin/sleep: timed out after 200 ms: ETIMEDOUT');
+    assert.equal(slow.exit.code, 125);
+  });
+
+  test('WRITE_FILE writes procfs from the child, WRITE_PID_TO the pid from the parent', async () => {
+    const pidFile = join(tmp, 'cgroup.procs');
+    writeFileSync(pidFile, '');
+    const result = await run(
+      containerPlan(['/bin/cat', '/proc/self/oom_score_adj'], {
+        parent: [step('WRITE_PID_TO', pidFile)],
+        afterPivot: [step('WRITE_FILE', '/proc/self/oom_score_adj', '500')],
+      }),
+    );
+    assert.equal(result.out, '500\n');
+    const pid = result.messages.find((m) => m.type === 'pid');
+    assert.ok(pid?.type === 'pid');
+    assert.equal(readFileSync(pidFile, 'utf8'), String(pid.pid));
+
+    const missing = await run(hostPlan(['/bin/true'], [step('WRITE_FILE', join(tmp, 'no-such-file'), 'x')]));
+    assert.equal(shimError(errorOf(missing)).message, `write ${join(tmp, 'no-such-file')}: ENOENT`);
+  });
+
+  test('SETNS joins the namespaces of a running container', async () => {
+    const box = await ShimConnection.start(
+      containerPlan(['/bin/sleep', '10'], { afterPivot: [step('SETHOSTNAME', 'box-a'), step('READY')] }),
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    try {
+      const pid = await box.next();
+      assert.ok(pid?.type === 'pid');
+      assert.deepEqual(await box.next(), { type: 'ready' });
+      const result = await run([
+        step('SETNS', `/proc/${pid.pid}/ns/uts`, CLONE_NEWUTS),
+        step('SETNS', `/proc/${pid.pid}/ns/pid`, CLONE_NEWPID),
+        ...hostPlan(['/bin/sh', '-c', 'hostname; echo $$']),
+      ]);
+      assert.equal(result.exit.code, 0, result.out);
+      const [hostname, innerPid] = result.out.split('\n');
+      assert.equal(hostname, 'box-a');
+      assert.ok(Number(innerPid) > 1, 'a new process in the container\'s pid namespace');
+    } finally {
+      box.child.kill('SIGKILL');
+      await box.exited;
+      box.close();
+    }
+  });
+
+  test('UNSHARE in the child gives it its own cgroup namespace', async () => {
+    const result = await run(containerPlan(['/bin/readlink', '/proc/self/ns/cgroup'], { afterPivot: [step('UNSHARE', CLONE_NEWCGROUP)] }));
+    assert.equal(result.exit.code, 0, result.out);
+    assert.match(result.out, /^cgroup:\[\d+\]\n$/);
+    assert.notEqual(result.out.trim(), readlinkSync('/proc/self/ns/cgroup'));
+  });
+
+  test('a non-root user keeps exactly its ambient capabilities across exec', async () => {
+    const netBind = 1n << 10n;
+    const result = await run(
+      containerPlan(['/bin/grep', '-E', '^(Cap(Eff|Amb)|NoNewPrivs)', '/proc/self/status'], {
+        afterPivot: [
+          step('KEEPCAPS', 1),
+          step('SETRESGID', 1000),
+          step('SETRESUID', 1000),
+          step('CAPSET', netBind, netBind, netBind),
+          step('AMBIENT', netBind),
+          step('NO_NEW_PRIVS'),
+        ],
+      }),
+    );
+    assert.equal(result.exit.code, 0, result.out);
+    assert.match(result.out, /^CapEff:\t0000000000000400$/m);
+    assert.match(result.out, /^CapAmb:\t0000000000000400$/m);
+    assert.match(result.out, /^NoNewPrivs:\t1$/m);
+  });
+
+  test('UMASK, PERSONALITY and SETDOMAINNAME apply to the container process', async () => {
+    const result = await run(
+      containerPlan(['/bin/sh', '-c', 'umask; uname -m; cat /proc/sys/kernel/domainname'], {
+        afterPivot: [step('UMASK', 0o027), step('PERSONALITY', 0x0008), step('SETDOMAINNAME', 'berth.test')],
+      }),
+    );
+    assert.equal(result.out, '0027\ni686\nberth.test\n');
   });
 
   test('MASK_PATH, READONLY_PATH and REMOUNT shape the container view', async () => {
@@ -575,6 +702,37 @@ function denyMkdirProgram(): Uint8Array {
   });
   return buf;
 }
+
+// Runs the shim with a pty as its stdin; resizes that terminal and signals the shim.
+const WINCH_DRIVER = `
+import fcntl, json, os, signal, socket, struct, subprocess, sys, termios, time
+plan = open(sys.argv[1], 'rb').read()
+placeholder = os.open('/dev/null', os.O_RDONLY)
+if placeholder != 3:
+    os.dup2(placeholder, 3)
+master, slave = os.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 30, 100, 0, 0))
+before = termios.tcgetattr(slave)
+ours, theirs = socket.socketpair()
+os.dup2(theirs.fileno(), 3, inheritable=True)
+p = subprocess.Popen([sys.argv[2]], stdin=slave, stdout=subprocess.PIPE, pass_fds=(3,))
+theirs.close()
+ours.sendall(plan)
+messages = b''
+while b'console-ready\\n' not in messages:
+    chunk = ours.recv(4096)
+    if not chunk:
+        break
+    messages += chunk
+time.sleep(0.3)
+raw = not (termios.tcgetattr(slave)[3] & termios.ICANON)
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
+p.send_signal(signal.SIGWINCH)
+out = p.stdout.read()
+code = p.wait()
+messages += ours.recv(4096)
+print(json.dumps({'out': out.decode(), 'messages': messages.decode(), 'code': code, 'rawDuring': raw, 'restored': termios.tcgetattr(slave) == before}))
+`;
 
 // Node cannot receive SCM_RIGHTS: a few lines of Python take the pty master and print it.
 const CONSOLE_RECEIVER = `

@@ -19,7 +19,7 @@ import { importRootfs, loadArchive, saveArchive } from '../../../src/image/archi
 import type { ArchiveFormat, LoadedImage } from '../../../src/image/archive/index.ts';
 import { unpackImage } from '../../../src/image/unpack/index.ts';
 import { OverlaySnapshotter, mountAll, unmount } from '../../../src/snapshot/index.ts';
-import { DirBlobStore, chunks, isRoot, mountsUnder, removeTree, tarOf } from './helpers.ts';
+import { DirBlobStore, chunks, gzip, isRoot, mountsUnder, removeTree, sha256, tarOf } from './helpers.ts';
 
 let base: string;
 let layout: string;
@@ -163,6 +163,43 @@ describe('image archives', { skip: !isRoot && 'needs root' }, () => {
       assert.deepEqual(inspected.Layers, (await json<Manifest>(store, busybox!.manifest)).layers.map((l) => l.digest));
     });
   }
+
+  it('loads a gzip-compressed docker 20.10 archive: <id>/layer.tar files, two images, short RepoTags', async () => {
+    const layerA = tarOf([{ name: 'a', content: 'a' }]);
+    const layerB = tarOf([{ name: 'b', content: 'b' }]);
+    const configOf = (layers: Buffer[], cmd: string): Buffer =>
+      Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: [cmd] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }));
+    const config1 = configOf([layerA], 'one');
+    const config2 = configOf([layerA, layerB], 'two');
+    const c1 = sha256(config1).slice(7);
+    const c2 = sha256(config2).slice(7);
+    const id1 = '1'.repeat(64);
+    const id2 = '2'.repeat(64);
+    const manifestJson = [
+      { Config: `${c1}.json`, RepoTags: ['one:latest'], Layers: [`${id1}/layer.tar`] },
+      { Config: `${c2}.json`, RepoTags: ['two:latest', 'two:v2'], Layers: [`${id1}/layer.tar`, `${id2}/layer.tar`] },
+    ];
+    const archive = gzip(tarOf([
+      { name: `${id1}/`, type: 'dir' },
+      { name: `${id1}/VERSION`, content: '1.0' },
+      { name: `${id1}/json`, content: '{}' },
+      { name: `${id1}/layer.tar`, content: layerA },
+      { name: `${id2}/layer.tar`, content: layerB },
+      { name: `${c1}.json`, content: config1 },
+      { name: `${c2}.json`, content: config2 },
+      { name: 'manifest.json', content: JSON.stringify(manifestJson) },
+      { name: 'repositories', content: '{}' },
+    ]));
+    const store = new DirBlobStore(join(base, 'blobs-docker2010'));
+    const images = await loadArchive(chunks(archive), store);
+    assert.deepEqual(images.map((i) => i.name), ['one:latest', 'two:latest', 'two:v2']);
+    const two = await json<Manifest>(store, images[1]!.manifest);
+    assert.deepEqual(two.layers.map((l) => l.digest), [sha256(layerA), sha256(layerB)]);
+    assert.equal(two.config.digest, sha256(config2));
+    assert.deepEqual((await store.list()).length, 6); // 2 layers, 2 configs, 2 synthesised manifests
+    const broken = tarOf([{ name: 'manifest.json', content: JSON.stringify([{ Config: 'missing.json', RepoTags: [], Layers: [] }]) }]);
+    await assert.rejects(loadArchive(chunks(broken), store), /"missing.json" is not in the archive/);
+  });
 
   it('imports a rootfs tarball with changes and a message', async () => {
     const store = new DirBlobStore(join(base, 'blobs-import'));

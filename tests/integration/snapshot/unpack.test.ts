@@ -93,6 +93,37 @@ describe('unpack layers', { skip: !isRoot && 'needs root' }, () => {
     assert.deepEqual(await childrenNamed('zstd'), []);
   });
 
+  it('lets later entries replace earlier ones of another kind, as tar -x does', async () => {
+    const dest = await mkdtemp(join(base, 'r-'));
+    await applyLayer(dest, chunks(tarOf([
+      { name: 'a/', mode: 0o700 },
+      { name: 'a/x', content: 'x' },
+      { name: 'a', content: 'now a file' },
+      { name: 'f', content: 'file' },
+      { name: 'f/', mode: 0o755 },
+      { name: 'l', type: 'symlink', linkname: '/etc' },
+      { name: 'l', content: 'not through the link' },
+    ])));
+    assert.deepEqual(await listTree(dest), ['a file 644 0:0 now a file', 'f/ dir 755 0:0', 'l file 644 0:0 not through the link']);
+  });
+
+  it('gives parents a layer only implies the attributes the lower layers show', async () => {
+    const snapshotter = await OverlaySnapshotter.open(join(base, 'implied-snapshots'));
+    const lower = await unpackLayer(snapshotter, chunks(tarOf([{ name: 'home/', mode: 0o755 }, { name: 'home/user/', mode: 0o700, uid: 1000, gid: 1000, mtime: 1500000000 }])));
+    const upper = await unpackLayer(snapshotter, chunks(tarOf([{ name: 'home/user/.profile', uid: 1000, gid: 1000, content: 'x' }, { name: 'new/dir/file', content: 'y' }])), { parent: lower.name });
+    const target = join(base, 'implied-mnt');
+    await mkdir(target);
+    await mountAll(await snapshotter.view('v', upper.name), target);
+    try {
+      const home = await lstat(join(target, 'home/user'));
+      assert.deepEqual([home.mode & 0o7777, home.uid, home.gid, home.mtimeMs], [0o700, 1000, 1000, 1500000000 * 1000]);
+      const implied = await lstat(join(target, 'new/dir'));
+      assert.deepEqual([implied.mode & 0o7777, implied.uid], [0o755, 0]);
+    } finally {
+      await unmount(target);
+    }
+  });
+
   it('drops overlayfs xattrs a layer carries, keeping the others', async () => {
     const dest = await mkdtemp(join(base, 'x-'));
     const xattrs = new Map([['trusted.overlay.opaque', Buffer.from('y')], ['trusted.overlay.redirect', Buffer.from('/etc')], ['user.kept', Buffer.from('1')]]);

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { containerState, containerStatus, loadCgroup, features, toState } from '../../../runtime/index.ts';
 import { invalidArgument } from '../../../util/errors.ts';
-import { parse, requireId } from '../args.ts';
+import { parse, requireId, firstPositional } from '../args.ts';
 import type { Command } from '../context.ts';
 import { table } from '../table.ts';
 
@@ -55,9 +55,10 @@ export const psCommand: Command = {
   usage: 'ps [--format table|json] <container-id> [ps options]',
   options: psOptions,
   async run(args, { runtime, out }) {
-    const dashdash = args.indexOf('--');
-    const own = dashdash === -1 ? args.slice(0, 1 + args.findIndex((a) => !a.startsWith('-'))) : args.slice(0, dashdash);
-    const psArgs = dashdash === -1 ? args.slice(own.length) : args.slice(dashdash + 1);
+    // ps's own options follow the container id (after an optional `--`).
+    const idIndex = firstPositional(args, psOptions);
+    const own = args.slice(0, idIndex + 1).filter((a) => a !== '--');
+    const psArgs = args.slice(idIndex + 1).filter((a, i) => !(i === 0 && a === '--'));
     const { values, positionals } = parse(own, psOptions, 'ps');
     const { record } = await containerState(runtime, requireId(positionals, 'ps'));
     const pids = await loadCgroup(record).pids();

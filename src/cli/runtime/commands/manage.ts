@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { pause, resume, update, exec, defaultSpec } from '../../../runtime/index.ts';
 import type { Process, Resources } from '../../../oci/runtime-spec.ts';
 import { invalidArgument, conflict } from '../../../util/errors.ts';
-import { parse, requireId } from '../args.ts';
+import { parse, requireId, firstPositional } from '../args.ts';
 import { parseBytes } from '../units.ts';
 import type { Command } from '../context.ts';
 
@@ -186,18 +186,6 @@ export const execCommand: Command = {
     return report.code;
   },
 };
-
-function firstPositional(args: string[], options: Record<string, { type: string; short?: string }>): number {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') return i + 1;
-    if (!arg.startsWith('-') || arg === '-') return i;
-    if (arg.includes('=')) continue;
-    const name = arg.startsWith('--') ? arg.slice(2) : Object.entries(options).find(([, o]) => o.short === arg.slice(1))?.[0] ?? arg.slice(1);
-    if (options[name]?.type === 'string') i++;
-  }
-  return args.length;
-}
 
 const specOptions = { bundle: { type: 'string', short: 'b' }, rootless: { type: 'boolean' } } as const;
 

@@ -1,0 +1,668 @@
+/**
+ * The image service: names → images on top of the content store (blobs) and the snapshotter
+ * (unpacked layers). Every image it records is complete and unpacked, ready to run: a pull,
+ * load or import stores blobs, unpacks each missing layer stack (by chainID, so images sharing
+ * a base share its snapshots) and only then binds the name. Removing the last name of an image
+ * deletes it, and what nothing else references (blobs, snapshots) goes with it.
+ *
+ * An image's identity is its config digest (docker's image ID). A name points at a manifest or
+ * an index (then the platform manifest chosen at pull time is recorded beside it).
+ */
+
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { isIndexMediaType, type Descriptor, type Digest, type HistoryEntry, type ImageConfig, type Index, type Manifest } from '../../oci/image-spec.ts';
+import { EngineError, conflict, invalidArgument, notFound } from '../../util/errors.ts';
+import { LocalContentStore, shortDigest, type ContentStore, type Lease } from '../../content/index.ts';
+import { OverlaySnapshotter, type Snapshotter } from '../../snapshot/index.ts';
+import { familiar, familiarName, formatReference, parseReference, repositoryName, type Reference } from '../reference/index.ts';
+import { chainIds, defaultPlatform, parseManifest, parsePlatform, selectManifest, type PlatformSpec } from '../manifest/index.ts';
+import { RegistryClient, type CredentialStore, type PushProgress, type PushResult } from '../registry/index.ts';
+import { unpackLayer } from '../unpack/index.ts';
+import { importRootfs, loadArchive, saveArchive, type ArchiveFormat, type SaveImage } from '../archive/index.ts';
+import { ContentBlobStore } from './blob-sink.ts';
+import { matchesLabels, matchesReference } from './filters.ts';
+import { RecordFile } from './records.ts';
+import type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneReport } from './types.ts';
+
+export const DEFAULT_DATA_ROOT = '/var/lib/berth';
+
+/** Pull progress: the registry's per-layer events plus extraction (docker's statuses). */
+export interface ImageProgress {
+  id: string;
+  status: string;
+  current?: number;
+  total?: number;
+}
+
+export interface ImageStoreOptions {
+  /** data root: content/, snapshots/, images/ live under it (default /var/lib/berth) */
+  root?: string;
+  insecureRegistries?: readonly string[];
+  credentials?: CredentialStore;
+  /** answers whether a container uses the image (containers come later; default: none do) */
+  isInUse?: (imageId: Digest) => boolean | Promise<boolean>;
+}
+
+export interface PullImageResult {
+  reference: Reference;
+  /** what the name now points at (index or manifest) */
+  digest: Digest;
+  id: Digest;
+  /** false when the name already pointed at this digest */
+  updated: boolean;
+}
+
+export interface LoadResult {
+  /** familiar names, or the ID of an image loaded without a name */
+  name?: string;
+  id: Digest;
+}
+
+/** An image as the store sees it: its records and what they resolve to. */
+interface Image {
+  id: Digest;
+  records: ImageRecord[];
+  target: Descriptor;
+  manifestDesc: Descriptor;
+  manifest: Manifest;
+  config: ImageConfig;
+  chain: Digest[];
+}
+
+const ID_RE = /^(sha256:)?[0-9a-f]{1,64}$/;
+
+export class ImageStore {
+  readonly root: string;
+  readonly content: ContentStore;
+  readonly snapshotter: Snapshotter;
+  readonly registry: RegistryClient;
+  #records: RecordFile;
+  #isInUse: (imageId: Digest) => boolean | Promise<boolean>;
+  #usage = new Map<string, number>();
+
+  private constructor(root: string, content: ContentStore, snapshotter: Snapshotter, options: ImageStoreOptions) {
+    this.root = root;
+    this.content = content;
+    this.snapshotter = snapshotter;
+    this.#records = new RecordFile(join(root, 'images'));
+    this.#isInUse = options.isInUse ?? (() => false);
+    this.registry = new RegistryClient(content, {
+      ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+  }
+
+  static async open(options: ImageStoreOptions = {}): Promise<ImageStore> {
+    const root = options.root ?? DEFAULT_DATA_ROOT;
+    const content = new LocalContentStore(join(root, 'content'));
+    const snapshotter = await OverlaySnapshotter.open(join(root, 'snapshots'));
+    return new ImageStore(root, content, snapshotter, options);
+  }
+
+  #sink(lease?: Lease): ContentBlobStore {
+    return new ContentBlobStore(this.content, join(this.root, 'tmp'), lease);
+  }
+
+  // ---- pull, push --------------------------------------------------------------------------
+
+  async pull(input: string, options: { platform?: string | PlatformSpec; onProgress?: (event: ImageProgress) => void; signal?: AbortSignal } = {}): Promise<PullImageResult> {
+    const ref = parseReference(input);
+    const lease = this.content.lease();
+    try {
+      const result = await this.registry.pull(ref, {
+        lease,
+        ...(options.platform !== undefined ? { platform: options.platform } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const manifest = await this.content.readJson<Manifest>(result.manifest.digest);
+      const config = await this.content.readJson<ImageConfig>(result.config.digest);
+      await this.#unpack(manifest, config, options);
+      const target: Descriptor = result.index ?? result.manifest;
+      const previous = await this.#bind(formatReference(ref), target, result.manifest);
+      return { reference: ref, digest: target.digest, id: result.config.digest, updated: previous !== target.digest };
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Pushes a named image; returns the digest the registry now holds for the tag. */
+  async push(input: string, options: { onProgress?: (event: PushProgress) => void; signal?: AbortSignal } = {}): Promise<PushResult> {
+    const ref = parseReference(input);
+    const name = formatReference(ref);
+    const record = (await this.#records.read()).find((r) => r.name === name);
+    if (!record) throw notFound(`no such image: ${familiar(ref)}`);
+    // An index whose other platforms were never pulled cannot be pushed whole: push the manifest we have.
+    const digest = (await this.#complete(record.target)) ? record.target.digest : record.manifest.digest;
+    return this.registry.push(ref, digest, options);
+  }
+
+  async #complete(desc: Descriptor): Promise<boolean> {
+    if (!isIndexMediaType(desc.mediaType)) return true;
+    const index = await this.content.readJson<Index>(desc.digest);
+    for (const child of index.manifests) if (!(await this.content.has(child.digest))) return false;
+    return true;
+  }
+
+  /** Unpacks each layer stack that has no snapshot yet, reporting docker's extraction statuses. */
+  async #unpack(manifest: Manifest, config: ImageConfig, options: { onProgress?: (event: ImageProgress) => void; signal?: AbortSignal } = {}): Promise<Digest> {
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw invalidArgument(`unpack image: manifest has ${manifest.layers.length} layers but config has ${diffIds.length} diff_ids`);
+    }
+    const chain = chainIds(diffIds);
+    const report = options.onProgress ?? (() => {});
+    let parent: string | undefined;
+    for (const [i, desc] of manifest.layers.entries()) {
+      const name = chain[i]!;
+      const id = shortDigest(desc.digest);
+      if (!(await this.#snapshotExists(name))) {
+        const stream = await this.content.readStream(desc.digest);
+        let current = 0;
+        const counted = async function* (): AsyncGenerator<Uint8Array> {
+          for await (const chunk of stream) {
+            current += (chunk as Buffer).byteLength;
+            report({ id, status: 'Extracting', current, total: desc.size });
+            yield chunk as Buffer;
+          }
+        };
+        await unpackLayer(this.snapshotter, counted(), {
+          ...(parent !== undefined ? { parent } : {}),
+          expectedDiffId: diffIds[i]!,
+          name,
+          label: desc.digest,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+      }
+      report({ id, status: 'Pull complete' });
+      parent = name;
+    }
+    if (parent === undefined) throw invalidArgument('unpack image: image has no layers');
+    return parent as Digest;
+  }
+
+  async #snapshotExists(key: string): Promise<boolean> {
+    try {
+      await this.snapshotter.stat(key);
+      return true;
+    } catch (err) {
+      if (err instanceof EngineError && err.kind === 'not-found') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Points `name` at an image (or records a dangling one when `name` is undefined). An image
+   * that loses its last name this way stays, dangling, as docker keeps it. Returns the digest
+   * the name pointed at before.
+   */
+  async #bind(name: string | undefined, target: Descriptor, manifest: Descriptor): Promise<Digest | undefined> {
+    const configOf = await this.#configDigests();
+    const newId = await configOf(manifest.digest);
+    return this.#records.update(async (records) => {
+      const now = new Date().toISOString();
+      const previous = name === undefined ? undefined : records.find((r) => r.name === name);
+      let out = records.filter((r) => r !== previous);
+      // the image no longer needs a dangling record once it has a name
+      const ids = await Promise.all(out.map((r) => configOf(r.manifest.digest)));
+      out = out.filter((r, i) => !(r.name === undefined && ids[i] === newId));
+      const sameName = previous?.target.digest === target.digest;
+      out.push({
+        ...(name !== undefined ? { name } : {}),
+        target,
+        manifest,
+        created: sameName ? previous!.created : now,
+        updated: now,
+      });
+      if (previous && !sameName) {
+        const oldId = await configOf(previous.manifest.digest);
+        const stillNamed = (await Promise.all(out.map((r) => configOf(r.manifest.digest)))).includes(oldId);
+        if (!stillNamed) out.push({ target: previous.target, manifest: previous.manifest, created: previous.created, updated: now });
+      }
+      if (name === undefined && out.filter((r) => r.name === undefined && r.manifest.digest === manifest.digest).length > 1) out.pop();
+      return { records: out, result: previous?.target.digest };
+    });
+  }
+
+  /** manifest digest → config digest, memoised for one operation. */
+  async #configDigests(): Promise<(manifest: Digest) => Promise<Digest>> {
+    const memo = new Map<Digest, Promise<Digest>>();
+    return (manifest) => {
+      let p = memo.get(manifest);
+      if (!p) memo.set(manifest, (p = this.content.readJson<Manifest>(manifest).then((m) => m.config.digest)));
+      return p;
+    };
+  }
+
+  // ---- lookup ------------------------------------------------------------------------------
+
+  async #images(): Promise<Image[]> {
+    const records = await this.#records.read();
+    const byId = new Map<Digest, Image>();
+    const manifests = new Map<Digest, Promise<{ manifest: Manifest; config: ImageConfig }>>();
+    for (const record of records) {
+      let loaded = manifests.get(record.manifest.digest);
+      if (!loaded) {
+        loaded = (async () => {
+          const manifest = await this.content.readJson<Manifest>(record.manifest.digest);
+          return { manifest, config: await this.content.readJson<ImageConfig>(manifest.config.digest) };
+        })();
+        manifests.set(record.manifest.digest, loaded);
+      }
+      const { manifest, config } = await loaded;
+      const id = manifest.config.digest;
+      const image = byId.get(id);
+      if (image) image.records.push(record);
+      else byId.set(id, { id, records: [record], target: record.target, manifestDesc: record.manifest, manifest, config, chain: chainIds(config.rootfs?.diff_ids ?? []) });
+    }
+    return [...byId.values()];
+  }
+
+  /** Finds an image by name, `name@digest`, full ID or ID prefix (docker's lookup order). */
+  async #find(input: string, images?: Image[]): Promise<{ image: Image; record?: ImageRecord }> {
+    const all = images ?? (await this.#images());
+    let ref: Reference | undefined;
+    try {
+      ref = parseReference(input);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const name = formatReference(ref);
+      for (const image of all) {
+        const record = image.records.find((r) => r.name === name);
+        if (record) return { image, record };
+      }
+      if (ref.digest) {
+        const repo = repositoryName(ref);
+        for (const image of all) {
+          const record = image.records.find((r) => r.name !== undefined && repositoryName(parseReference(r.name)) === repo && (r.target.digest === ref!.digest || r.manifest.digest === ref!.digest));
+          if (record) return { image, record };
+        }
+      }
+    }
+    if (ID_RE.test(input)) {
+      const hex = input.replace(/^sha256:/, '');
+      const matches = all.filter((i) => i.id.slice('sha256:'.length).startsWith(hex));
+      if (matches.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${input}`);
+      if (matches[0]) return { image: matches[0] };
+    }
+    throw notFound(`no such image: ${input}`);
+  }
+
+  /** The chainID of the image's top layer: the committed snapshot a container's rootfs is prepared on. */
+  async chainId(input: string): Promise<Digest> {
+    const { image } = await this.#find(input);
+    const top = image.chain.at(-1);
+    if (top === undefined) throw invalidArgument(`image ${input}: no layers`);
+    return top;
+  }
+
+  /** The image ID (config digest) of a name, digest reference or ID prefix. */
+  async resolveId(input: string): Promise<Digest> {
+    return (await this.#find(input)).image.id;
+  }
+
+  // ---- sizes -------------------------------------------------------------------------------
+
+  async #layerSize(chainId: string): Promise<number> {
+    let size = this.#usage.get(chainId);
+    if (size === undefined) {
+      try {
+        size = (await this.snapshotter.usage(chainId)).size;
+      } catch (err) {
+        if (!(err instanceof EngineError && err.kind === 'not-found')) throw err;
+        size = 0;
+      }
+      this.#usage.set(chainId, size);
+    }
+    return size;
+  }
+
+  async #size(image: Image): Promise<number> {
+    let total = 0;
+    for (const chainId of new Set(image.chain)) total += await this.#layerSize(chainId);
+    return total;
+  }
+
+  // ---- list, inspect, history --------------------------------------------------------------
+
+  #repoTags(image: Image): string[] {
+    return image.records.filter((r) => r.name !== undefined && parseReference(r.name).tag !== undefined).map((r) => familiar(parseReference(r.name!)));
+  }
+
+  #repoDigests(image: Image): string[] {
+    const out = new Set<string>();
+    for (const r of image.records) {
+      if (r.name === undefined) continue;
+      const ref = parseReference(r.name);
+      out.add(`${familiarName(ref)}@${ref.digest ?? r.target.digest}`);
+    }
+    return [...out];
+  }
+
+  async #summary(image: Image): Promise<ImageSummary> {
+    return {
+      Id: image.id,
+      ParentId: '',
+      RepoTags: this.#repoTags(image),
+      RepoDigests: this.#repoDigests(image),
+      Created: createdSeconds(image),
+      Size: await this.#size(image),
+      SharedSize: -1,
+      Labels: image.config.config?.Labels ?? {},
+      Containers: -1,
+    };
+  }
+
+  async list(options: { filters?: ListFilters } = {}): Promise<ImageSummary[]> {
+    const filters = options.filters ?? {};
+    const images = await this.#images();
+    const before = filters.before !== undefined ? createdSeconds((await this.#find(filters.before, images)).image) : undefined;
+    const since = filters.since !== undefined ? createdSeconds((await this.#find(filters.since, images)).image) : undefined;
+    const out: ImageSummary[] = [];
+    for (const image of images) {
+      const dangling = image.records.every((r) => r.name === undefined);
+      if (filters.dangling !== undefined && filters.dangling !== dangling) continue;
+      if (before !== undefined && !(createdSeconds(image) < before)) continue;
+      if (since !== undefined && !(createdSeconds(image) > since)) continue;
+      if (filters.label && !matchesLabels(filters.label, image.config.config?.Labels)) continue;
+      if (filters.reference) {
+        const names = image.records.filter((r) => r.name !== undefined).map((r) => {
+          const ref = parseReference(r.name!);
+          return { repository: familiarName(ref), ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+        });
+        if (!matchesReference(filters.reference, names)) continue;
+      }
+      out.push(await this.#summary(image));
+    }
+    return out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+  }
+
+  async inspect(input: string): Promise<ImageInspect> {
+    const { image } = await this.#find(input);
+    const lastTag = image.records.reduce((latest, r) => (r.name !== undefined && r.updated > latest ? r.updated : latest), '');
+    return {
+      Id: image.id,
+      RepoTags: this.#repoTags(image),
+      RepoDigests: this.#repoDigests(image),
+      Parent: '',
+      Comment: image.config.history?.at(-1)?.comment ?? '',
+      Created: image.config.created ?? new Date(0).toISOString(),
+      DockerVersion: '',
+      Author: image.config.author ?? '',
+      Config: image.config.config ?? {},
+      Architecture: image.config.architecture,
+      ...(image.config.variant !== undefined ? { Variant: image.config.variant } : {}),
+      Os: image.config.os,
+      Size: await this.#size(image),
+      GraphDriver: { Name: 'overlay2', Data: await this.#graphDriverData(image) },
+      RootFS: { Type: 'layers', Layers: [...(image.config.rootfs?.diff_ids ?? [])] },
+      Metadata: { LastTagTime: lastTag || '0001-01-01T00:00:00Z' },
+      Descriptor: image.target,
+    };
+  }
+
+  /** docker shows the lower dirs of the image's overlay; a short-lived view reveals them. */
+  async #graphDriverData(image: Image): Promise<Record<string, string> | null> {
+    const top = image.chain.at(-1);
+    if (top === undefined) return null;
+    const key = `inspect-${randomBytes(6).toString('hex')}`;
+    try {
+      const mounts = await this.snapshotter.view(key, top);
+      const mount = mounts[0];
+      if (!mount) return null;
+      const lower = mount.options.find((o) => o.startsWith('lowerdir='));
+      return { LowerDir: lower ? lower.slice('lowerdir='.length) : mount.source };
+    } catch (err) {
+      if (err instanceof EngineError && err.kind === 'not-found') return null;
+      throw err;
+    } finally {
+      await this.snapshotter.remove(key).catch(() => {});
+    }
+  }
+
+  async history(input: string): Promise<HistoryItem[]> {
+    const { image } = await this.#find(input);
+    const layers = image.chain;
+    const entries: HistoryEntry[] = image.config.history?.length
+      ? image.config.history
+      : layers.map(() => ({ ...(image.config.created !== undefined ? { created: image.config.created } : {}), created_by: '' }));
+    const items: HistoryItem[] = [];
+    let layer = 0;
+    for (const entry of entries) {
+      let size = 0;
+      if (!entry.empty_layer && layer < layers.length) size = await this.#layerSize(layers[layer++]!);
+      items.push({
+        Id: '<missing>',
+        Created: entry.created ? Math.floor(Date.parse(entry.created) / 1000) : 0,
+        CreatedBy: entry.created_by ?? '',
+        Tags: null,
+        Size: size,
+        Comment: entry.comment ?? '',
+      });
+    }
+    items.reverse();
+    if (items[0]) {
+      items[0].Id = image.id;
+      const tags = this.#repoTags(image);
+      items[0].Tags = tags.length > 0 ? tags : null;
+    }
+    return items;
+  }
+
+  // ---- tag, remove, prune ------------------------------------------------------------------
+
+  async tag(source: string, target: string): Promise<void> {
+    const { image, record } = await this.#find(source);
+    const ref = parseReference(target);
+    if (ref.digest !== undefined) throw invalidArgument('refusing to create a tag with a digest reference');
+    const from = record ?? image.records[0]!;
+    await this.#bind(formatReference(ref), from.target, from.manifest);
+  }
+
+  /** docker rmi: untag, and delete the image when no name is left. */
+  async remove(input: string, options: { force?: boolean } = {}): Promise<DeleteItem[]> {
+    const images = await this.#images();
+    const { image, record } = await this.#find(input, images);
+    const short = image.id.slice('sha256:'.length, 'sha256:'.length + 12);
+    const inUse = await this.#isInUse(image.id);
+    const named = image.records.filter((r) => r.name !== undefined);
+    let untag: ImageRecord[];
+    if (record?.name !== undefined && !(record.name.includes('@') && named.length === 1)) {
+      // by name: only that name goes, unless it is the last one
+      untag = [record];
+    } else {
+      const repos = new Set(named.map((r) => repositoryName(parseReference(r.name!))));
+      if (repos.size > 1 && !options.force) {
+        throw conflict(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories`);
+      }
+      untag = named;
+    }
+    const remaining = named.filter((r) => !untag.includes(r));
+    if (remaining.length === 0 && inUse && !options.force) {
+      const what = record?.name !== undefined ? `remove repository reference "${familiar(parseReference(record.name))}"` : `delete ${short}`;
+      throw conflict(`conflict: unable to ${what} (must force) - container is using its referenced image ${short}`);
+    }
+    const items: DeleteItem[] = [];
+    const drop = new Set<ImageRecord>(untag);
+    if (remaining.length === 0 && !inUse) for (const r of image.records) drop.add(r);
+    await this.#records.update((records) => ({
+      records: records.filter((r) => ![...drop].some((d) => d.name === r.name && d.manifest.digest === r.manifest.digest)),
+      result: undefined,
+    }));
+    for (const r of untag) items.push({ Untagged: familiar(parseReference(r.name!)) });
+    if (remaining.length === 0 && !inUse) {
+      items.push({ Deleted: image.id });
+      await this.#collect();
+    } else if (remaining.length === 0 && inUse) {
+      // forced off a used image: it stays, dangling, for the container
+      await this.#bind(undefined, image.target, image.manifestDesc);
+    }
+    return items;
+  }
+
+  async prune(options: { all?: boolean } = {}): Promise<PruneReport> {
+    const images = await this.#images();
+    const deleted: DeleteItem[] = [];
+    const drop: Image[] = [];
+    for (const image of images) {
+      const dangling = image.records.every((r) => r.name === undefined);
+      if (!dangling && !options.all) continue;
+      if (await this.#isInUse(image.id)) continue;
+      drop.push(image);
+    }
+    if (drop.length === 0) return { ImagesDeleted: [], SpaceReclaimed: 0 };
+    const dropped = new Set(drop.flatMap((i) => i.records));
+    await this.#records.update((records) => ({
+      records: records.filter((r) => ![...dropped].some((d) => d.name === r.name && d.manifest.digest === r.manifest.digest)),
+      result: undefined,
+    }));
+    for (const image of drop) {
+      for (const r of image.records) if (r.name !== undefined) deleted.push({ Untagged: familiar(parseReference(r.name)) });
+      deleted.push({ Deleted: image.id });
+    }
+    const reclaimed = await this.#collect();
+    return { ImagesDeleted: deleted, SpaceReclaimed: reclaimed };
+  }
+
+  /**
+   * Removes blobs no image references and committed snapshots no image's chain uses (leaf
+   * first; a snapshot a container's layer sits on stays). Returns the bytes freed.
+   */
+  async #collect(): Promise<number> {
+    const images = await this.#images();
+    const roots = new Set<Digest>();
+    const chains = new Set<string>();
+    for (const image of images) {
+      for (const r of image.records) roots.add(r.target.digest).add(r.manifest.digest);
+      for (const c of image.chain) chains.add(c);
+    }
+    const gc = await this.content.gc([...roots]);
+    let freed = gc.bytes;
+    for (let progress = true; progress; ) {
+      progress = false;
+      const candidates: string[] = [];
+      const parents = new Set<string>();
+      await this.snapshotter.walk((info) => {
+        if (info.parent !== undefined) parents.add(info.parent);
+        if (info.kind === 'committed' && !chains.has(info.name)) candidates.push(info.name);
+      });
+      for (const name of candidates) {
+        if (parents.has(name)) continue;
+        const size = await this.#layerSize(name);
+        try {
+          await this.snapshotter.remove(name);
+          this.#usage.delete(name);
+          freed += size;
+          progress = true;
+        } catch (err) {
+          if (!(err instanceof EngineError && (err.kind === 'failed-precondition' || err.kind === 'not-found'))) throw err;
+        }
+      }
+    }
+    return freed;
+  }
+
+  // ---- save, load, import ------------------------------------------------------------------
+
+  save(inputs: string[], options: { format?: ArchiveFormat } = {}): Promise<Readable> {
+    return (async () => {
+      const images = await this.#images();
+      const entries: SaveImage[] = [];
+      for (const input of inputs) {
+        const { image, record } = await this.#find(input, images);
+        const chosen = record ? [record] : image.records.filter((r) => r.name !== undefined);
+        if (chosen.length === 0) chosen.push(image.records[0]!);
+        for (const r of chosen) {
+          const manifest = (await this.#complete(r.target)) ? r.target : r.manifest;
+          const name = r.name !== undefined && parseReference(r.name).tag !== undefined ? r.name : undefined;
+          entries.push({ ...(name !== undefined ? { name } : {}), manifest });
+        }
+      }
+      return saveArchive(entries, this.#sink(), { format: options.format ?? 'docker-archive' });
+    })();
+  }
+
+  /** docker load: stores every image of the archive, unpacks it, binds its names. */
+  async load(archive: AsyncIterable<Uint8Array>, options: { platform?: string; signal?: AbortSignal } = {}): Promise<LoadResult[]> {
+    const lease = this.content.lease();
+    try {
+      const loaded = await loadArchive(archive, this.#sink(lease), options.signal ? { signal: options.signal } : {});
+      const out: LoadResult[] = [];
+      for (const entry of loaded) {
+        const manifestDesc = await this.#platformManifest(entry.manifest, options.platform);
+        const manifest = await this.content.readJson<Manifest>(manifestDesc.digest);
+        const config = await this.content.readJson<ImageConfig>(manifest.config.digest);
+        await this.#unpack(manifest, config, options.signal ? { signal: options.signal } : {});
+        let name: string | undefined;
+        if (entry.name !== undefined) name = formatReference(parseReference(entry.name));
+        await this.#bind(name, entry.manifest, manifestDesc);
+        out.push({ ...(name !== undefined ? { name: familiar(parseReference(name)) } : {}), id: manifest.config.digest });
+      }
+      return out;
+    } finally {
+      lease.release();
+    }
+  }
+
+  async #platformManifest(desc: Descriptor, platform?: string): Promise<Descriptor> {
+    if (!isIndexMediaType(desc.mediaType)) return desc;
+    const parsed = parseManifest(await this.content.readBytes(desc.digest), desc.mediaType);
+    if (parsed.kind !== 'index') return desc;
+    const wanted = platform !== undefined ? parsePlatform(platform) : defaultPlatform();
+    const present: Descriptor[] = [];
+    for (const m of parsed.index.manifests) if (await this.content.has(m.digest)) present.push(m);
+    return selectManifest({ ...parsed.index, manifests: present }, wanted);
+  }
+
+  /** docker import: a one-layer image from a rootfs tarball; returns its ID. */
+  async import(rootfs: AsyncIterable<Uint8Array>, options: { ref?: string; changes?: string[]; message?: string } = {}): Promise<Digest> {
+    const name = options.ref !== undefined ? formatReference(parseReference(options.ref)) : undefined;
+    if (name !== undefined && parseReference(name).digest !== undefined) throw invalidArgument('import image: a digest reference cannot name an imported image');
+    const lease = this.content.lease();
+    try {
+      const result = await importRootfs(rootfs, this.#sink(lease), {
+        ...(options.changes ? { changes: options.changes } : {}),
+        ...(options.message !== undefined ? { message: options.message } : {}),
+      });
+      const manifest = await this.content.readJson<Manifest>(result.manifest.digest);
+      const config = await this.content.readJson<ImageConfig>(result.config.digest);
+      await this.#unpack(manifest, config);
+      await this.#bind(name, result.manifest, result.manifest);
+      return result.config.digest;
+    } finally {
+      lease.release();
+    }
+  }
+
+  // ---- system df ---------------------------------------------------------------------------
+
+  async systemDf(): Promise<DiskUsage> {
+    const images = await this.#images();
+    const users = new Map<string, number>();
+    for (const image of images) for (const c of new Set(image.chain)) users.set(c, (users.get(c) ?? 0) + 1);
+    let layersSize = 0;
+    for (const c of users.keys()) layersSize += await this.#layerSize(c);
+    const active = new Set<string>();
+    const summaries: ImageSummary[] = [];
+    for (const image of images) {
+      const summary = await this.#summary(image);
+      let shared = 0;
+      for (const c of new Set(image.chain)) if ((users.get(c) ?? 0) > 1) shared += await this.#layerSize(c);
+      const used = await this.#isInUse(image.id);
+      if (used) for (const c of image.chain) active.add(c);
+      summaries.push({ ...summary, SharedSize: shared, Containers: used ? 1 : 0 });
+    }
+    let activeSize = 0;
+    for (const c of active) activeSize += await this.#layerSize(c);
+    return { LayersSize: layersSize, Images: summaries.sort((a, b) => b.Created - a.Created), Reclaimable: layersSize - activeSize };
+  }
+}
+
+function createdSeconds(image: Image): number {
+  const created = image.config.created ? Date.parse(image.config.created) : NaN;
+  return Number.isNaN(created) ? 0 : Math.floor(created / 1000);
+}
