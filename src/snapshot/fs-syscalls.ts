@@ -1,51 +1,28 @@
 /**
  * The file-system calls Node lacks — mknod(2) and the xattr family — in one place, so that the
- * typed FFI layer DESIGN.md plans can replace them without touching callers. Until then they go
- * through Debian tools: coreutils `mknod`, and Python's os.setxattr/os.listxattr (Debian's
- * `attr` package with setfattr/getfattr is not installed on our hosts; python3 is). Xattr calls
- * are batched into one process per call site because a layer can carry thousands.
+ * typed FFI layer DESIGN.md plans can replace them without touching callers. Until then they run
+ * in Debian's python3 (os.mknod, os.setxattr, os.listxattr: thin wrappers over the syscalls;
+ * Debian's `attr` package with setfattr/getfattr is not installed on our hosts, python3 is).
+ * Calls are batched, one process per batch, because a layer can carry thousands of whiteouts.
+ * Every call acts on the path itself, never through a final symlink (l* semantics).
  */
 
 import { spawn } from 'node:child_process';
 import { EngineError, SyscallError } from '../util/errors.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new EngineError('unavailable', `run ${command}: ${err.message}`, { cause: err })));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => {});
-    child.stdin.end(input ?? '');
-  });
-}
-
-export type NodeKind = 'char' | 'block' | 'fifo';
-
-/** mknod(2): a device node or fifo; the mode is applied by the caller (mknod -m goes through the umask). */
-export async function mknod(path: string, kind: NodeKind, major = 0, minor = 0): Promise<void> {
-  const args = kind === 'fifo' ? ['--', path, 'p'] : ['--', path, kind === 'char' ? 'c' : 'b', String(major), String(minor)];
-  const result = await run('mknod', args);
-  if (result.code !== 0) throw new SyscallError('mknod', 0, `${path}: ${result.stderr.trim()}`);
-}
-
-const XATTR_SCRIPT = `
-import os, sys, json
+const HELPER = `
+import os, stat, sys, json
 ops = json.load(sys.stdin)
 out = []
 for op in ops:
     p = op["path"]
     try:
-        if op["op"] == "set":
+        kind = op["op"]
+        if kind == "mknod":
+            fmt = {"char": stat.S_IFCHR, "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}[op["kind"]]
+            os.mknod(p, fmt | 0o600, os.makedev(op["major"], op["minor"]))
+            out.append(None)
+        elif kind == "set":
             os.setxattr(p, op["name"], bytes.fromhex(op["value"]), follow_symlinks=False)
             out.append(None)
         else:
@@ -57,23 +34,55 @@ for op in ops:
         if op["op"] == "list" and e.errno in (95, 61):
             out.append({})
         else:
-            print(json.dumps({"errno": e.errno, "path": p, "name": op.get("name", "")}))
+            print(json.dumps({"errno": e.errno, "op": op["op"], "path": p, "name": op.get("name", "")}))
             sys.exit(3)
 print(json.dumps(out))
 `;
 
-type XattrOp = { op: 'set'; path: string; name: string; value: string } | { op: 'list'; path: string };
+type Op =
+  | { op: 'mknod'; path: string; kind: NodeKind; major: number; minor: number }
+  | { op: 'set'; path: string; name: string; value: string }
+  | { op: 'list'; path: string };
 
-async function xattrBatch(ops: XattrOp[]): Promise<unknown[]> {
-  if (ops.length === 0) return [];
-  const result = await run('python3', ['-c', XATTR_SCRIPT], JSON.stringify(ops));
-  if (result.code === 3) {
-    const failure = JSON.parse(result.stdout) as { errno: number; path: string; name: string };
-    const syscall = ops[0]?.op === 'set' ? 'lsetxattr' : 'llistxattr';
-    throw new SyscallError(syscall, failure.errno, `${failure.name} on ${failure.path}`);
-  }
-  if (result.code !== 0) throw new EngineError('internal', `run xattr helper: ${result.stderr.trim() || `exit ${result.code}`}`);
-  return JSON.parse(result.stdout) as unknown[];
+const SYSCALL_NAMES: Record<Op['op'], string> = { mknod: 'mknod', set: 'lsetxattr', list: 'llistxattr' };
+
+function runHelper(ops: Op[]): Promise<unknown[]> {
+  if (ops.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', HELPER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(new EngineError('unavailable', `run python3 for file-system calls: ${err.message}`, { cause: err })));
+    child.on('close', (code) => {
+      if (code === 3) {
+        const failure = JSON.parse(stdout) as { errno: number; op: Op['op']; path: string; name: string };
+        reject(new SyscallError(SYSCALL_NAMES[failure.op], failure.errno, failure.name ? `${failure.name} on ${failure.path}` : failure.path));
+      } else if (code !== 0) reject(new EngineError('internal', `run python3 for file-system calls: ${stderr.trim() || `exit ${code}`}`));
+      else resolve(JSON.parse(stdout) as unknown[]);
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(JSON.stringify(ops));
+  });
+}
+
+export type NodeKind = 'char' | 'block' | 'fifo';
+
+export interface NodeSpec {
+  path: string;
+  kind: NodeKind;
+  major?: number;
+  minor?: number;
+}
+
+/** mknod(2) for each node, in order, mode 0600 (callers chmod); stops at the first failure. */
+export async function mknods(nodes: NodeSpec[]): Promise<void> {
+  await runHelper(nodes.map((n) => ({ op: 'mknod', path: n.path, kind: n.kind, major: n.major ?? 0, minor: n.minor ?? 0 })));
+}
+
+export async function mknod(path: string, kind: NodeKind, major = 0, minor = 0): Promise<void> {
+  await mknods([{ path, kind, major, minor }]);
 }
 
 export interface XattrSet {
@@ -84,11 +93,11 @@ export interface XattrSet {
 
 /** lsetxattr(2) for each item, in order; stops at the first failure. */
 export async function lsetxattrs(items: XattrSet[]): Promise<void> {
-  await xattrBatch(items.map((i) => ({ op: 'set', path: i.path, name: i.name, value: i.value.toString('hex') })));
+  await runHelper(items.map((i) => ({ op: 'set', path: i.path, name: i.name, value: i.value.toString('hex') })));
 }
 
 /** Every extended attribute of each path (symlinks not followed); file systems without xattrs give none. */
 export async function lgetxattrs(paths: string[]): Promise<Map<string, Buffer>[]> {
-  const raw = (await xattrBatch(paths.map((path) => ({ op: 'list', path })))) as Record<string, string>[];
+  const raw = (await runHelper(paths.map((path) => ({ op: 'list', path })))) as Record<string, string>[];
   return raw.map((entry) => new Map(Object.entries(entry).map(([k, v]) => [k, Buffer.from(v, 'hex')])));
 }

@@ -6,8 +6,8 @@
 export type { DiffResult, Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.ts';
 export { DEFAULT_SNAPSHOT_ROOT, OverlaySnapshotter } from './overlay-snapshotter.ts';
 export { compactOverlayOptions, mountAll, unmount } from './mount.ts';
-export { lgetxattrs, lsetxattrs, mknod } from './fs-syscalls.ts';
-export type { NodeKind, XattrSet } from './fs-syscalls.ts';
+export { lgetxattrs, lsetxattrs, mknod, mknods } from './fs-syscalls.ts';
+export type { NodeKind, NodeSpec, XattrSet } from './fs-syscalls.ts';
 export { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, upperToTar, writeDiff } from './diff.ts';
 export { readTar } from './tar/tar-reader.ts';
 export type { TarEntry, TarEntryType, TarHeader } from './tar/tar-reader.ts';

@@ -74,7 +74,8 @@ async function* saveEntries(images: SaveImage[], source: BlobSource, format: Arc
   const indexEntries: Descriptor[] = [];
   for (const image of images) {
     const manifest = await visit(image.manifest, 0);
-    const annotations: Record<string, string> = { ...image.manifest.annotations };
+    // names come from `image.name` alone, never from wherever the descriptor was loaded
+    const { [ANNOTATION_IMAGE_NAME]: _name, [ANNOTATION_REF_NAME]: _ref, ...annotations } = image.manifest.annotations ?? {};
     if (image.name !== undefined) {
       annotations[ANNOTATION_IMAGE_NAME] = image.name;
       const tag = tagOf(image.name);

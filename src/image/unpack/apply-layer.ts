@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../../oci/image-spec.ts';
 import { errorCode, invalidArgument } from '../../util/errors.ts';
-import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, lsetxattrs, mknod, readTar } from '../../snapshot/index.ts';
-import type { TarHeader, XattrSet } from '../../snapshot/index.ts';
+import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, lsetxattrs, mknod, mknods, readTar } from '../../snapshot/index.ts';
+import type { NodeSpec, TarHeader, XattrSet } from '../../snapshot/index.ts';
 import { decompress } from './decompress.ts';
 import type { Compression } from './decompress.ts';
 
@@ -49,6 +49,7 @@ export interface ApplyResult {
  */
 export function normalizeEntryPath(name: string, label: string): string {
   if (name.startsWith('/')) throw escapeError(label, name);
+  if (name.includes('\0')) throw invalidArgument(`layer ${label}: entry ${JSON.stringify(name)} has a NUL byte in its name`);
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
@@ -152,6 +153,18 @@ async function ensureParents(ctx: ApplyContext, rel: string, entryName: string):
   }
 }
 
+/** Whether `rel` and every directory above it are real directories (no symlink on the way). */
+async function isRealDir(ctx: ApplyContext, rel: string): Promise<boolean> {
+  let relDir = '';
+  for (const part of rel.split('/')) {
+    relDir = relDir ? `${relDir}/${part}` : part;
+    if (ctx.cache.has(relDir)) continue;
+    const stat = await lstat(join(ctx.root, relDir)).catch(() => undefined);
+    if (!stat?.isDirectory()) return false;
+  }
+  return true;
+}
+
 /** Clears the way for a new leaf: nothing is kept unless both old and new are directories. */
 async function clearLeaf(root: string, rel: string, cache: DirCache, newIsDir: boolean): Promise<boolean> {
   const path = join(root, rel);
@@ -198,6 +211,8 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
   const dirTimes = new Map<string, number>();
   const cache = new DirCache();
   const ctx: ApplyContext = { root, label, cache, lowers: options.lowerDirs ?? [], dirTimes };
+  const whiteouts = new Set<string>();
+  const opaqueDirs = new Set<string>();
 
   for await (const { header, body } of readTar(tar)) {
     options.signal?.throwIfAborted();
@@ -213,18 +228,15 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
     }
     await ensureParents(ctx, rel, header.name);
 
+    // Whiteouts hide lower layers only (image-spec layer.md): an entry of this layer at the same
+    // path wins whatever the order, so they are made last, where nothing else stands.
     if (base === WHITEOUT_OPAQUE) {
-      // The marker may come before its directory's own entry; the dir entry keeps the dir.
-      const dir = path.slice(0, -(base.length + 1));
-      if (hasParent) xattrs.push({ path: dir, name: OPAQUE_XATTR, value: Buffer.from('y') });
+      if (hasParent) opaqueDirs.add(rel.slice(0, -(base.length + 1)));
       continue;
     }
     if (base.startsWith(WHITEOUT_PREFIX)) {
       if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) continue; // aufs metadata (.wh..wh.plnk…)
-      if (!hasParent) continue;
-      const targetRel = rel.slice(0, rel.length - base.length) + base.slice(WHITEOUT_PREFIX.length);
-      await clearLeaf(root, targetRel, cache, false);
-      await mknod(join(root, targetRel), 'char', 0, 0);
+      if (hasParent) whiteouts.add(rel.slice(0, rel.length - base.length) + base.slice(WHITEOUT_PREFIX.length));
       continue;
     }
 
@@ -279,10 +291,23 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
     else await utimes(path, toTimes(header.mtime), toTimes(header.mtime));
   }
 
+  // Parents are checked again: a later entry may have replaced one with a symlink.
+  for (const rel of opaqueDirs) {
+    if (rel === '' || (await isRealDir(ctx, rel))) xattrs.push({ path: rel === '' ? root : join(root, rel), name: OPAQUE_XATTR, value: Buffer.from('y') });
+  }
+  const nodes: NodeSpec[] = [];
+  for (const rel of whiteouts) {
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    if (parent !== '' && !(await isRealDir(ctx, parent))) continue;
+    if (await lstat(join(root, rel)).then(() => true, () => false)) continue;
+    nodes.push({ path: join(root, rel), kind: 'char', major: 0, minor: 0 });
+  }
+  await mknods(nodes);
   await lsetxattrs(xattrs);
   for (const [path, mtime] of dirTimes) {
-    // a later entry may have replaced the directory with something else
-    if ((await lstat(path)).isDirectory()) await utimes(path, toTimes(mtime), toTimes(mtime));
+    // a later entry may have replaced or removed the directory
+    const stat = await lstat(path).catch(() => undefined);
+    if (stat?.isDirectory()) await utimes(path, toTimes(mtime), toTimes(mtime));
   }
   return { ...counter.result(), compression };
 }

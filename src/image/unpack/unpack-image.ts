@@ -50,6 +50,21 @@ async function exists(snapshotter: Snapshotter, key: string): Promise<boolean> {
   }
 }
 
+const EXTRACT_PREFIX = 'extract-';
+
+/**
+ * Removes the active snapshots of extractions a crash interrupted; for daemon start-up, when no
+ * unpack can be running. Returns the keys removed.
+ */
+export async function removeStaleExtractions(snapshotter: Snapshotter): Promise<string[]> {
+  const stale: string[] = [];
+  await snapshotter.walk((info) => {
+    if (info.kind === 'active' && info.name.startsWith(EXTRACT_PREFIX)) stale.push(info.name);
+  });
+  for (const key of stale) await snapshotter.remove(key);
+  return stale;
+}
+
 export interface UnpackLayerOptions {
   parent?: string;
   /** the diffID the layer must have (from the image config) */
@@ -65,7 +80,7 @@ export interface UnpackLayerOptions {
  * committed name and the apply result; on any failure nothing of the layer stays on disk.
  */
 export async function unpackLayer(snapshotter: Snapshotter, layer: AsyncIterable<Uint8Array>, options: UnpackLayerOptions = {}): Promise<ApplyResult & { name: string }> {
-  const key = `extract-${randomBytes(8).toString('hex')}`;
+  const key = `${EXTRACT_PREFIX}${randomBytes(8).toString('hex')}`;
   const mounts = await snapshotter.prepare(key, options.parent);
   try {
     const result = await applyLayer(writableDir(mounts), layer, {

@@ -4,6 +4,9 @@
  */
 
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { step } from '../plan/plan.ts';
@@ -39,4 +42,43 @@ test('a shim binary that does not exist is an unavailable error', async () => {
     ShimConnection.start([step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 1, '/bin/true')], { shimPath: '/nonexistent/berth-shim' }),
     (err: Error & { kind?: string }) => err.kind === 'unavailable' && /spawn \/nonexistent\/berth-shim/.test(err.message),
   );
+});
+
+// A stand-in for the binary: checks the plan's header and size, then speaks the protocol.
+const FAKE_SHIM = `#!/usr/bin/env python3
+import os, struct, sys
+sock = os.fdopen(3, 'rb+', buffering=0)
+head = sock.read(16)
+total, count = struct.unpack('<II', head[8:16])
+body = b''
+while len(body) < total - 16:
+    body += sock.read(total - 16 - len(body))
+sock.write(('pid %d\\nsync %s\\n' % (count, head[:8].decode())).encode())
+line = b''
+while not line.endswith(b'\\n'):
+    line += sock.read(1)
+sock.write(b'ready\\nexit ' + (b'0' if line == b'ok\\n' else b'125') + b'\\n')
+sys.exit(3)
+`;
+
+test('the client writes the plan, reads messages to EOF and answers a sync', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-shim-client-'));
+  try {
+    const fake = join(dir, 'fake-shim');
+    writeFileSync(fake, FAKE_SHIM);
+    chmodSync(fake, 0o755);
+    const plan = [step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 1, '/bin/true')];
+    const conn = await ShimConnection.start(plan, { shimPath: fake });
+    assert.deepEqual(await conn.next(), { type: 'pid', pid: plan.length });
+    assert.deepEqual(await conn.next(), { type: 'sync', name: 'BRTHPLN1' });
+    conn.send('ok');
+    assert.deepEqual(await conn.next(), { type: 'ready' });
+    assert.deepEqual(await conn.next(), { type: 'exit', code: 0 });
+    assert.equal(await conn.next(), undefined);
+    assert.deepEqual(await conn.exited, { code: 3, signal: null });
+    conn.close();
+    assert.throws(() => conn.send('ok\nabort'), /contains a newline/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -178,6 +178,28 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     assert.equal(result.exit.code, 125);
   });
 
+  test('a malformed plan is refused whole, naming what is wrong', async () => {
+    const tail = [step('CLONE', 0), step('WAIT', '', 0), step('CHILD'), step('EXEC', '', 1, '/bin/true')];
+    const cases: Array<[Plan, RegExp]> = [
+      [[step('MOUNT', 'a'), ...tail], /op 17: 1 arguments/],
+      [[step('SETHOSTNAME', 'x'), ...tail], /op 30 not allowed in this section/],
+      [[step('WRITE_FILE', join(tmp, 'never'), 'a\0b'), ...tail], /malformed string/],
+      [[step('UNSHARE', 'not a number'), ...tail], /arg u is not 8 bytes/],
+      [[step('CLONE', 0), step('CHILD'), step('EXEC', '', 1, '/bin/true')], /must end with EXIT or WAIT/],
+      [[step('CLONE', 0), step('EXIT'), step('WAIT', '', 0), step('CHILD')], /must end with EXIT or WAIT, and only there/],
+      [[step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 2, '/bin/true')], /bad argc/],
+      [[step('CLONE', 0), step('EXIT')], /one CLONE followed by one CHILD/],
+    ];
+    for (const [plan, detail] of cases) {
+      const result = await run(plan);
+      const error = errorOf(result);
+      assert.equal(error.step, 'plan');
+      assert.match(error.detail, detail);
+      assert.equal(result.exit.code, 125);
+      assert.equal(result.messages.length, 1, 'nothing ran');
+    }
+  });
+
   test('the container is pid 1 with its own hostname, behind pivot_root', async () => {
     const result = await run(
       containerPlan(['/bin/sh', '-c', 'echo $$; hostname; cat /etc/marker; ls /'], {

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Digest, ImageConfig, Manifest } from '../../../src/oci/image-spec.ts';
 import { MediaType } from '../../../src/oci/image-spec.ts';
 import { EngineError } from '../../../src/util/errors.ts';
-import { chainIds, unpackImage, unpackLayer } from '../../../src/image/unpack/index.ts';
+import { chainIds, removeStaleExtractions, unpackImage, unpackLayer } from '../../../src/image/unpack/index.ts';
 import { OverlaySnapshotter, compactOverlayOptions, mountAll, readTar, unmount } from '../../../src/snapshot/index.ts';
 import { snapshotterSuite } from '../../../src/snapshot/snapshotter.suite.ts';
 import { DirBlobStore, chunks, gzip, isRoot, listTree, mountsUnder, removeTree, sha256, tarOf } from './helpers.ts';
@@ -98,6 +98,15 @@ describe('overlay snapshotter', { skip: !isRoot && 'needs root' }, () => {
     assert.deepEqual(committed.sort(), [`${baseChain} <- `, `${top1} <- ${baseChain}`, `${top2} <- ${baseChain}`].sort());
     assert.equal(top1, chainIds(one.config.rootfs.diff_ids)[1]);
     assert.deepEqual(await readdir(join(base, 'shared/snapshots')), ['1', '2', '3']);
+  });
+
+  it('clears extractions a crash interrupted, and nothing else', async () => {
+    const s = await OverlaySnapshotter.open(join(base, 'stale'));
+    await s.prepare('extract-0123456789abcdef');
+    await s.prepare('container-1');
+    assert.deepEqual(await removeStaleExtractions(s), ['extract-0123456789abcdef']);
+    assert.equal((await s.stat('container-1')).kind, 'active');
+    await assert.rejects(s.stat('extract-0123456789abcdef'), kind('not-found'));
   });
 
   it('refuses a layer whose diffID differs from the config', async () => {

@@ -124,6 +124,22 @@ describe('unpack layers', { skip: !isRoot && 'needs root' }, () => {
     }
   });
 
+  it('makes whiteouts last: same-layer entries win, and a parent swapped for a symlink is not followed', async () => {
+    const dest = await mkdtemp(join(base, 'w-'));
+    const outside = await mkdtemp(join(base, 'outside-w-'));
+    await applyLayer(dest, chunks(tarOf([
+      { name: '.wh.f', mode: 0 },
+      { name: 'f', content: 'kept' },
+      { name: 'a/.wh.x', mode: 0 },
+      { name: 'a/.wh..wh..opq', mode: 0 },
+      { name: 'a', type: 'symlink', linkname: outside },
+      { name: 'gone/.wh.y', mode: 0 },
+    ])), { hasParent: true });
+    assert.deepEqual(await readdir(outside), []);
+    assert.deepEqual(await lgetxattrs([outside]).then(([m]) => [...(m?.keys() ?? [])]), []);
+    assert.deepEqual(await listTree(dest), [`a symlink 0:0 -> ${outside}`, 'f file 644 0:0 kept', 'gone/ dir 755 0:0', 'gone/y char 600 0:0 0']);
+  });
+
   it('drops overlayfs xattrs a layer carries, keeping the others', async () => {
     const dest = await mkdtemp(join(base, 'x-'));
     const xattrs = new Map([['trusted.overlay.opaque', Buffer.from('y')], ['trusted.overlay.redirect', Buffer.from('/etc')], ['user.kept', Buffer.from('1')]]);

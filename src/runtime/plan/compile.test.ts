@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileInitPlan, type InitPlanOptions } from './compile.ts';
+import { defaultSpec } from '../spec/default-spec.ts';
+import { encodePlan, type Plan } from './plan.ts';
+import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER, CLONE_NEWCGROUP } from './constants.ts';
+import type { Spec } from '../../oci/runtime-spec.ts';
+
+function options(spec: Spec, extra: Partial<InitPlanOptions> = {}): InitPlanOptions {
+  return {
+    spec,
+    rootfs: '/b/rootfs',
+    bundle: '/b',
+    fifoPath: '/run/x/exec.fifo',
+    mode: 'exit',
+    cgroupProcs: ['/sys/fs/cgroup/pids/berth/x/cgroup.procs'],
+    cgroupMounts: [{ name: 'pids', hostPath: '/sys/fs/cgroup/pids/berth/x' }],
+    host: { selinux: false, apparmor: false },
+    syncHooks: false,
+    ...extra,
+  };
+}
+
+function ops(plan: Plan): string[] {
+  return plan.map((s) => s.op);
+}
+
+function find(plan: Plan, op: string): unknown[][] {
+  return plan.filter((s) => s.op === op).map((s) => s.args);
+}
+
+test('the default spec compiles to launcher, clone, parent and child sections in order', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const plan = compileInitPlan(options(spec));
+  const names = ops(plan);
+  assert.equal(names[0], 'SET_DUMPABLE');
+  assert.ok(names.indexOf('OPEN_FIFO') < names.indexOf('CLONE'));
+  assert.ok(names.indexOf('CLONE') < names.indexOf('REPORT_PID'));
+  assert.ok(names.indexOf('WRITE_PID_TO') < names.indexOf('EXIT'));
+  assert.equal(names.indexOf('EXIT') + 1, names.indexOf('CHILD'));
+  // Mounts before pivot_root, masked paths after, exec last.
+  assert.ok(names.indexOf('MOUNT_IN_ROOT') < names.indexOf('PIVOT_ROOT'));
+  assert.ok(names.indexOf('PIVOT_ROOT') < names.indexOf('MASK_PATH'));
+  assert.ok(names.indexOf('READY') < names.indexOf('WAIT_START'));
+  assert.equal(names.at(-1), 'EXEC');
+  const [flags] = find(plan, 'CLONE')[0]!;
+  // The cgroup namespace is unshared by the child once it sits in its cgroup, not cloned.
+  assert.equal(Number(flags) & CLONE_NEWCGROUP, 0);
+  assert.equal(Number(flags) & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET), CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET);
+  assert.deepEqual(find(plan, 'UNSHARE'), [[CLONE_NEWCGROUP]]);
+  assert.deepEqual(find(plan, 'EXEC')[0]!.slice(0, 3), ['/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 1, 'sh']);
+  assert.ok(encodePlan(plan).subarray(0, 8).equals(Buffer.from('BRTHPLN1')));
+});
+
+test('a user namespace maps ids from the parent and makes the child its root', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.namespaces!.push({ type: 'user' });
+  spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  spec.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 10 }];
+  const plan = compileInitPlan(options(spec));
+  assert.ok(Number(find(plan, 'CLONE')[0]![0]) & CLONE_NEWUSER);
+  assert.deepEqual(find(plan, 'WRITE_CHILD_FILE'), [['uid_map', '0 100000 65536\n'], ['gid_map', '0 200000 10\n']]);
+  const child = plan.slice(ops(plan).indexOf('CHILD') + 1);
+  assert.deepEqual(child.slice(0, 2).map((s) => [s.op, ...s.args]), [['SETRESGID', 0], ['SETRESUID', 0]]);
+  // mknod is refused in a user namespace: devices are bind-mounted from the host.
+  assert.equal(find(plan, 'MKNOD_IN_ROOT').length, 0);
+  assert.ok(find(plan, 'MOUNT_IN_ROOT').some((args) => args[0] === '/dev/null' && args[1] === '/dev/null'));
+});
+
+test('namespaces given by path are joined, user first and mount last, and not cloned', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.namespaces = [{ type: 'mount', path: '/proc/9/ns/mnt' }, { type: 'network', path: '/proc/9/ns/net' }, { type: 'pid' }, { type: 'user', path: '/proc/9/ns/user' }];
+  const plan = compileInitPlan(options(spec));
+  assert.deepEqual(find(plan, 'SETNS').map((a) => a[0]), ['/proc/9/ns/user', '/proc/9/ns/net', '/proc/9/ns/mnt']);
+  assert.equal(Number(find(plan, 'CLONE')[0]![0]), CLONE_NEWPID);
+});
+
+test('seccomp goes last with no_new_privs, and before dropping capabilities without it', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const seccomp = { bpf: new Uint8Array(8), flags: 0 };
+  let names = ops(compileInitPlan(options(spec, { seccomp })));
+  assert.equal(names.at(-2), 'SECCOMP');
+  spec.process!.noNewPrivileges = false;
+  names = ops(compileInitPlan(options(spec, { seccomp })));
+  assert.ok(names.indexOf('SECCOMP') < names.indexOf('CAP_BOUNDING'));
+  assert.ok(names.indexOf('CHDIR') < names.indexOf('SECCOMP'), 'cwd is checked before a profile can deny getcwd');
+});
+
+test('a terminal needs a console socket or a relay', () => {
+  const spec = defaultSpec();
+  assert.throws(() => compileInitPlan(options(spec)), /no --console-socket/);
+  assert.deepEqual(find(compileInitPlan(options(spec, { consoleSocket: '/tmp/sock' })), 'CONSOLE_SOCKET'), [['/tmp/sock']]);
+  assert.equal(find(compileInitPlan(options(spec, { relayConsole: true, mode: 'wait' })), 'CONSOLE_PAIR').length, 1);
+});
+
+test('sysctls are allowed only in namespaces the container owns', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '100' };
+  const plan = compileInitPlan(options(spec));
+  assert.deepEqual(find(plan, 'WRITE_FILE').filter((a) => String(a[0]).startsWith('/proc/sys')), [
+    ['/proc/sys/net/ipv4/ip_forward', '1'],
+    ['/proc/sys/kernel/shmmax', '100'],
+  ]);
+  spec.linux!.sysctl = { 'kernel.panic': '1' };
+  assert.throws(() => compileInitPlan(options(spec)), /not in a separate kernel namespace/);
+  spec.linux!.sysctl = { 'net.core.somaxconn': '1' };
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
+  assert.throws(() => compileInitPlan(options(spec)), /host network namespace/);
+});
+
+test('bind mounts resolve against the bundle and remount for their flags', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.mounts!.push({ destination: '/data', type: 'bind', source: '/tmp', options: ['rbind', 'ro', 'rprivate'] });
+  const plan = compileInitPlan(options(spec));
+  const i = plan.findIndex((s) => s.op === 'MOUNT_IN_ROOT' && s.args[1] === '/data');
+  assert.deepEqual(plan.slice(i - 1, i + 3).map((s) => s.op), ['MKDIR_IN_ROOT', 'MOUNT_IN_ROOT', 'REMOUNT', 'MOUNT_IN_ROOT']);
+  assert.equal(plan[i]!.args[0], '/tmp');
+  assert.throws(() => {
+    spec.mounts!.push({ destination: '/x', type: 'bind', source: 'missing-dir', options: ['bind'] });
+    compileInitPlan(options(spec));
+  }, /source does not exist/);
+});
