@@ -21,4 +21,5 @@ if [[ ! -d node_modules/.bin || package-lock.json -nt node_modules/.package-lock
 fi
 
 node scripts/build.mjs
+bash scripts/install-shim.sh
 echo "setup: built dist/berth-runtime.mjs and native/build/berth-shim" >&2

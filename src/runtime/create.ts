@@ -18,6 +18,7 @@ import { runHooks } from './hooks.ts';
 import { openCgroup, type ContainerCgroup } from './cgroup.ts';
 import { compileSeccompFor, hostFacts, checkRlimits } from './security.ts';
 import { containerResources } from './rootfs/device-rules.ts';
+import { preservedFds } from './shim/preserve-fds.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface CreateOptions {
@@ -90,7 +91,7 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       syncHooks: hasCreateHooks,
     });
 
-    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'] });
+    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0) });
     for (;;) {
       const message = await shim.next();
       if (message === undefined) throw new EngineError('internal', 'container init exited before it was ready');

@@ -15,6 +15,7 @@ import { joinNamespaceSteps } from './namespaces.ts';
 import { containerStatus } from './status.ts';
 import { loadCgroup } from './cgroup.ts';
 import { compileSeccompFor, hostFacts } from './security.ts';
+import { preservedFds } from './shim/preserve-fds.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface ExecOptions {
@@ -58,7 +59,7 @@ export async function exec(rt: Runtime, id: string, options: ExecOptions): Promi
   );
 
   const cgroup = loadCgroup(record);
-  const shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['inherit', 'inherit', 'inherit'] });
+  const shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['inherit', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0) });
   let pid = 0;
   for (;;) {
     const message = await shim.next();

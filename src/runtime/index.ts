@@ -19,3 +19,4 @@ export { toState, type ContainerRecord } from './state/state-store.ts';
 export { defaultSpec } from './spec/default-spec.ts';
 export { loadSpec, parseSpec } from './spec/load-spec.ts';
 export { compileInitPlan } from './plan/compile.ts';
+export { psTable } from './ps.ts';

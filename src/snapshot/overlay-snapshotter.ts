@@ -53,6 +53,8 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** Opens (creating if needed) a snapshotter rooted at `root` and clears leftovers of a crash. */
   static async open(root: string = DEFAULT_SNAPSHOT_ROOT): Promise<OverlaySnapshotter> {
+    // overlayfs splits its options on ',' and lowerdir on ':', with no escaping mount(8) passes on
+    if (/[,:]/.test(root)) throw invalidArgument(`open snapshotter ${root}: the path must not contain ',' or ':'`);
     await mkdir(join(root, 'snapshots'), { recursive: true, mode: 0o700 });
     let meta: Metadata = { version: 1, nextId: 1, snapshots: {} };
     try {

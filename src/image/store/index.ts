@@ -8,3 +8,5 @@ export type { ImageProgress, ImageStoreOptions, LoadResult, PullImageResult } fr
 export { ContentBlobStore } from './blob-sink.ts';
 export { globToRegExp, matchesLabels, matchesReference, parseListFilters } from './filters.ts';
 export type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneReport } from './types.ts';
+export { LocalImageBackend } from './local-backend.ts';
+export type { ProgressMessage } from './local-backend.ts';

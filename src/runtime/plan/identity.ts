@@ -44,6 +44,8 @@ export function compileIdentity(process: Process, options: IdentityOptions): Pla
 
   const noNewPrivileges = process.noNewPrivileges === true;
   const canLoadLate = noNewPrivileges || (effective & (1n << CAP_SYS_ADMIN)) !== 0n;
+  // The caller's --preserve-fds arrive above the shim's plan socket and move down to 3, 4, ...
+  if (options.preserveFds > 0) steps.push(step('PRESERVE_FDS', options.preserveFds));
   // Before any identity change: later descriptors the shim opens are close-on-exec already.
   steps.push(step('CLOSE_FDS', 3 + options.preserveFds));
   const seccompEarly = options.seccomp !== undefined && !canLoadLate;

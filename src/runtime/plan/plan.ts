@@ -61,6 +61,7 @@ export const Op = {
   LOOPBACK_UP: 51,
   SET_DUMPABLE: 52,
   SIGNAL_PARENT_DEATH: 53,
+  PRESERVE_FDS: 54,
 } as const;
 
 export type OpName = keyof typeof Op;

@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,19 +44,35 @@ export interface ShimExit {
 
 const SHIM_RELATIVE = join('native', 'build', 'berth-shim');
 
-/**
- * Where the built binary is: $BERTH_SHIM, else native/build/berth-shim in the nearest
- * directory above this module that has one (the repository from src/, or from dist/).
- */
-export function shimPath(): string {
-  const fromEnv = process.env['BERTH_SHIM'];
-  if (fromEnv) return fromEnv;
+/** Where scripts/install-shim.sh puts the shim: a read-only bind mount (native/PLAN.md, security notes). */
+export const INSTALLED_SHIM = '/run/berth/shim/berth-shim';
+
+function builtShim(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
     const candidate = join(dir, SHIM_RELATIVE);
     if (existsSync(candidate)) return candidate;
   }
   return resolve(here, '..', '..', '..', SHIM_RELATIVE);
+}
+
+/**
+ * The shim to run: $BERTH_SHIM; else the installed read-only copy when it is the current build
+ * (every monitor then shares one page cache, and no container can ever write to it); else the
+ * build output, which then seals itself into a memfd copy at start.
+ */
+export function shimPath(): string {
+  const fromEnv = process.env['BERTH_SHIM'];
+  if (fromEnv) return fromEnv;
+  const built = builtShim();
+  try {
+    const installed = statSync(INSTALLED_SHIM);
+    const build = statSync(built, { throwIfNoEntry: false });
+    if (!build || (installed.size === build.size && installed.mtimeMs >= build.mtimeMs)) return INSTALLED_SHIM;
+  } catch {
+    // not installed
+  }
+  return built;
 }
 
 /** Parses one line the shim sent (without its newline). */

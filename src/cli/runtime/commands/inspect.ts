@@ -2,8 +2,7 @@
  * Read-only verbs: state, list, ps, events, features.
  */
 
-import { spawnSync } from 'node:child_process';
-import { containerState, containerStatus, loadCgroup, features, toState } from '../../../runtime/index.ts';
+import { containerState, containerStatus, loadCgroup, features, toState, psTable } from '../../../runtime/index.ts';
 import { invalidArgument } from '../../../util/errors.ts';
 import { parse, requireId, firstPositional } from '../args.ts';
 import type { Command } from '../context.ts';
@@ -66,13 +65,7 @@ export const psCommand: Command = {
       out(JSON.stringify(pids) + '\n');
       return 0;
     }
-    const ps = spawnSync('ps', psArgs.length > 0 ? psArgs : ['-ef'], { encoding: 'utf8' });
-    if (ps.status !== 0) throw invalidArgument(`ps: ${ps.stderr.trim()}`);
-    const [header = '', ...lines] = ps.stdout.split('\n');
-    const pidColumn = header.trim().split(/\s+/).indexOf('PID');
-    if (pidColumn === -1) throw invalidArgument('ps: couldn\'t find PID field in ps output');
-    const wanted = new Set(pids.map(String));
-    out([header, ...lines.filter((l) => wanted.has(l.trim().split(/\s+/)[pidColumn] ?? ''))].join('\n') + '\n');
+    out(psTable(pids, psArgs));
     return 0;
   },
 };

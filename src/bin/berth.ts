@@ -1,0 +1,27 @@
+/**
+ * Entry point of `berth`, the docker-compatible CLI: composes the image service in-process
+ * (until the daemon lands) and sets the exit code. The only place that reads argv.
+ */
+
+import { main, type GlobalOptions } from '../cli/docker/main.ts';
+import { ImageStore, LocalImageBackend } from '../image/store/index.ts';
+
+async function localBackend(options: GlobalOptions): Promise<LocalImageBackend> {
+  const store = await ImageStore.open({ root: options.dataRoot, insecureRegistries: options.insecureRegistries });
+  return new LocalImageBackend(store, { insecureRegistries: options.insecureRegistries });
+}
+
+const code = await main(
+  process.argv.slice(2),
+  {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: process.stdin.isTTY === true,
+    stdoutIsTTY: process.stdout.isTTY === true,
+  },
+  localBackend,
+);
+process.exitCode = code;
+// a pending stdin read must not keep us alive once the command is done
+setImmediate(() => process.exit(code));
