@@ -1,7 +1,7 @@
 /*
- * Launcher ops: run by the shim before the container process exists (native/PLAN.md,
- * "Sections"). Descriptors opened here are inherited by both sides of the clone; each
- * side closes what belongs to the other right after it.
+ * Launcher ops: run by the shim before the container process exists, or as the whole plan
+ * when it has no CLONE (native/PLAN.md, "Sections"). Descriptors opened here are inherited
+ * by both sides of the clone; each side closes what belongs to the other right after it.
  */
 #include "shim.h"
 
@@ -73,6 +73,9 @@ void launcher_op(const struct rec *r) {
     break;
   case OP_CONSOLE_PAIR:
     op_console_pair();
+    break;
+  case OP_DEVICE_FILTER:
+    op_device_filter(r);
     break;
   default:
     fail(0, "plan", "op %u is not a launcher op", r->op);

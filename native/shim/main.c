@@ -37,6 +37,7 @@ int main(int argc, char **argv, char **envp) {
   plan_read(S.sock, &plan);
 
   for (uint32_t i = 0; i < plan.clone_at; i++) launcher_op(&plan.recs[i]);
+  if (plan.clone_at == plan.nrecs) return 0; /* no CLONE: launcher ops only (DEVICE_FILTER on update) */
 
   const struct rec *clone = &plan.recs[plan.clone_at];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) fail(errno, "socketpair", "internal channel");

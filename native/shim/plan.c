@@ -77,6 +77,7 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_SET_DUMPABLE] = {"u", L | P | C},
     [OP_SIGNAL_PARENT_DEATH] = {"u", C},
     [OP_PRESERVE_FDS] = {"u", C},
+    [OP_DEVICE_FILTER] = {"sb", L},
 };
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -116,6 +117,8 @@ static void check_args(uint32_t i, const struct rec *r) {
   }
   if (r->op == OP_SECCOMP && (r->args[1].len == 0 || r->args[1].len % 8 != 0 || r->args[1].len / 8 > 0xffff))
     fail(0, "plan", "record %u: seccomp program of %u bytes", i, r->args[1].len);
+  if (r->op == OP_DEVICE_FILTER && (r->args[1].len == 0 || r->args[1].len % 8 != 0))
+    fail(0, "plan", "record %u: device filter program of %u bytes", i, r->args[1].len);
 }
 
 static void check_sections(struct plan *plan) {
@@ -124,6 +127,14 @@ static void check_sections(struct plan *plan) {
     uint32_t op = plan->recs[i].op;
     if (op == OP_CLONE) clones++, plan->clone_at = i;
     if (op == OP_CHILD) childs++, plan->child_at = i;
+  }
+  if (clones == 0 && childs == 0) {
+    /* no container process: the plan is launcher ops only, and the shim exits 0 after them */
+    plan->clone_at = plan->child_at = plan->nrecs;
+    for (uint32_t i = 0; i < plan->nrecs; i++)
+      if (!(specs[plan->recs[i].op].sections & L))
+        fail(0, "plan", "record %u: op %u not allowed in this section", i, plan->recs[i].op);
+    return;
   }
   if (clones != 1 || childs != 1 || plan->child_at < plan->clone_at)
     fail(0, "plan", "needs one CLONE followed by one CHILD marker");

@@ -65,7 +65,8 @@ enum op {
   OP_SET_DUMPABLE = 52,
   OP_SIGNAL_PARENT_DEATH = 53,
   OP_PRESERVE_FDS = 54,
-  OP_LAST = 54,
+  OP_DEVICE_FILTER = 55,
+  OP_LAST = 55,
 };
 
 struct arg {
@@ -82,8 +83,8 @@ struct rec {
 struct plan {
   struct rec *recs;
   uint32_t nrecs;
-  uint32_t clone_at; /* index of the CLONE marker */
-  uint32_t child_at; /* index of the CHILD marker */
+  uint32_t clone_at; /* index of the CLONE marker; nrecs in a plan without one */
+  uint32_t child_at; /* index of the CHILD marker; nrecs in a plan without one */
 };
 
 /* Bytes the container process sends the shim parent on the internal channel. */
@@ -160,6 +161,9 @@ void op_setgroups(const struct rec *r);
 void op_capset(const struct rec *r);
 void op_ambient(const struct rec *r);
 void op_seccomp(const struct rec *r);
+
+/* devices.c */
+void op_device_filter(const struct rec *r);
 
 /* console.c */
 void op_console(const struct rec *r);

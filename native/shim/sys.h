@@ -28,6 +28,9 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_bpf
+#define SYS_bpf 321 /* x86_64 */
+#endif
 
 /* openat2(2) */
 struct shim_open_how {
@@ -83,5 +86,55 @@ struct shim_sock_fprog {
 #define SHIM_SECCOMP_SET_MODE_FILTER 1
 
 #define SHIM_CLOSE_RANGE_CLOEXEC (1U << 2)
+
+/*
+ * bpf(2): the members of union bpf_attr the device filter uses, laid out as in linux/bpf.h
+ * (u64 members 8-aligned). `pad` makes the union larger than any member we fill, so the
+ * fields of newer kernels that follow them are passed as zeros.
+ */
+union shim_bpf_attr {
+  struct {
+    uint32_t prog_type;
+    uint32_t insn_cnt;
+    uint64_t insns;
+    uint64_t license;
+    uint32_t log_level;
+    uint32_t log_size;
+    uint64_t log_buf;
+    uint32_t kern_version;
+    uint32_t prog_flags;
+    char prog_name[16];
+  } load;
+  struct {
+    uint32_t target_fd;
+    uint32_t attach_bpf_fd;
+    uint32_t attach_type;
+    uint32_t attach_flags;
+    uint32_t replace_bpf_fd;
+  } attach; /* BPF_PROG_ATTACH and BPF_PROG_DETACH */
+  struct {
+    uint32_t target_fd;
+    uint32_t attach_type;
+    uint32_t query_flags;
+    uint32_t attach_flags;
+    uint64_t prog_ids;
+    uint32_t prog_cnt;
+  } query;
+  struct {
+    uint32_t prog_id;
+    uint32_t next_id;
+    uint32_t open_flags;
+  } get_id; /* BPF_PROG_GET_FD_BY_ID */
+  uint64_t pad[16];
+};
+#define SHIM_BPF_PROG_LOAD 5
+#define SHIM_BPF_PROG_ATTACH 8
+#define SHIM_BPF_PROG_DETACH 9
+#define SHIM_BPF_PROG_GET_FD_BY_ID 13
+#define SHIM_BPF_PROG_QUERY 16
+#define SHIM_BPF_PROG_TYPE_CGROUP_DEVICE 15
+#define SHIM_BPF_CGROUP_DEVICE 6
+#define SHIM_BPF_F_ALLOW_MULTI (1U << 1)
+#define SHIM_BPF_MAX_CGROUP_PROGS 64 /* BPF_CGROUP_MAX_PROGS: programs per cgroup and attach type */
 
 #endif

@@ -12,7 +12,7 @@ import { invalidArgument } from '../util/errors.ts';
 
 export type { CgroupLayout, CgroupMode, LayoutSources } from './layout.ts';
 export { detectLayout, parseLayout } from './layout.ts';
-export type { CgroupManager, CgroupPaths, FreezerState, ManagerOptions } from './manager.ts';
+export type { CgroupManager, CgroupPaths, DeviceFilter, FreezerState, ManagerOptions } from './manager.ts';
 export type { CgroupStats, MemoryStats, CpuStats, PidsStats, BlockIOStats, BlockIOEntry, HugetlbStats } from './stats.ts';
 export type { CgroupsPath } from './cgroups-path.ts';
 export { parseCgroupsPath, isSystemdCgroupsPath, parseSystemdCgroupsPath, DEFAULT_PARENT } from './cgroups-path.ts';

@@ -35,10 +35,26 @@ export interface CgroupPaths {
   unifiedControllers?: string[];
 }
 
+/**
+ * A cgroup v2 device policy, to be loaded by `berth-shim` (DEVICE_FILTER, native/PLAN.md): the
+ * cgroup's directory and its BPF_PROG_TYPE_CGROUP_DEVICE program (`struct bpf_insn[]`).
+ */
+export interface DeviceFilter {
+  dir: string;
+  program: Uint8Array;
+}
+
 export interface CgroupManager {
   /** Makes the directories (parents included) and prepares them for a first process. */
   create(): Promise<void>;
+  /** Everything but what Node cannot do itself: see deviceFilter. */
   apply(resources: Resources): Promise<void>;
+  /**
+   * The device filter `resources.devices` asks for where the kernel enforces devices with an
+   * eBPF program (cgroup v2), for the runtime to hand to the shim; undefined where apply() already
+   * enforced them (v1 devices.allow) or when `resources` has no device rules.
+   */
+  deviceFilter?(resources: Resources): DeviceFilter | undefined;
   /** Every cgroup.procs file the init pid must be written to (the C helper does it before exec). */
   procsFiles(): string[];
   addProcess(pid: number): Promise<void>;

@@ -5,10 +5,12 @@
 
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+
+let sequence = 0;
 
 export async function atomicWrite(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Unique per process and call; no crypto module (it costs CLI start-up time to load).
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++sequence}.tmp`);
   const file = await open(tmp, 'wx', options.mode ?? 0o644);
   try {
     await file.writeFile(data);

@@ -7,6 +7,7 @@ import type { CgroupfsFixture } from '../cgroupfs-fixture.ts';
 import { createCgroupfsFixture } from '../cgroupfs-fixture.ts';
 import { parseCgroupsPath } from '../cgroups-path.ts';
 import { runManagerSuite } from '../manager.suite.ts';
+import { deviceFilterBytes } from './devices.ts';
 import { CgroupV2Manager } from './v2-manager.ts';
 
 runManagerSuite('v2');
@@ -62,12 +63,23 @@ describe('CgroupV2Manager', () => {
     assert.equal(await fixture.read(dir, 'hugetlb.2MB.max'), '2097152');
   });
 
-  it('device rules need the eBPF attach step, which is not implemented', async () => {
+  it('device rules become a filter for the shim to attach; apply only checks them', async () => {
     await manager.create();
-    await assert.rejects(manager.apply({ devices: [{ allow: false, access: 'rwm' }] }), {
-      kind: 'not-implemented',
-      message: /attach device filter \(\d+ bpf instructions\)/,
-    });
+    const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
+    await manager.apply({ devices: rules, pids: { limit: 7 } });
+    assert.equal(await fixture.read(dir, 'pids.max'), '7');
+    const filter = manager.deviceFilter({ devices: rules });
+    assert.equal(filter?.dir, dir);
+    assert.deepEqual(filter?.program, deviceFilterBytes(rules));
+    assert.equal(manager.deviceFilter({ pids: { limit: 7 } }), undefined);
+    // An explicit empty list denies everything (v1 starts from deny-all too): prologue, r0 = 0, exit.
+    assert.equal(manager.deviceFilter({ devices: [] })?.program.length, 8 * 8);
+  });
+
+  it('an invalid device rule fails apply before anything is written', async () => {
+    await manager.create();
+    await assert.rejects(manager.apply({ pids: { limit: 3 }, devices: [{ allow: true, access: 'x' }] }), { kind: 'invalid-argument' });
+    assert.notEqual(await fixture.read(dir, 'pids.max'), '3');
   });
 
   it('load refuses paths recorded on a v1 host', () => {

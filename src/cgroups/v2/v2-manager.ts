@@ -11,13 +11,13 @@ import type { CgroupWrite } from '../cgroup-file.ts';
 import { applyWrites, listCgroupDir, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
 import type { CgroupsPath } from '../cgroups-path.ts';
 import { hierarchyDir } from '../cgroups-path.ts';
-import type { CgroupManager, CgroupPaths, FreezerState, ManagerOptions } from '../manager.ts';
+import type { CgroupManager, CgroupPaths, DeviceFilter, FreezerState, ManagerOptions } from '../manager.ts';
 import { collectPids, isSigkill, removeCgroupTree, signalAll } from '../manager.ts';
 import type { PollOptions } from '../poll.ts';
 import type { CgroupStats } from '../stats.ts';
 import { readPidsStats } from '../v1/pids.ts';
 import { v2CpusetWrites, v2CpuWrites, readV2CpuStats } from './cpu.ts';
-import { attachDeviceFilter } from './devices.ts';
+import { v2DeviceFilter } from './devices.ts';
 import { readV2FreezerState, setV2FreezerState } from './freezer.ts';
 import { readV2HugetlbStats, v2HugetlbWrites } from './hugetlb.ts';
 import { readV2IOStats, v2IOWrites } from './io.ts';
@@ -77,13 +77,17 @@ export class CgroupV2Manager implements CgroupManager {
     await enableControllers(this.#root, this.#dir, 'all');
   }
 
-  /** All values are computed and checked before the first write (see CgroupV1Manager.apply). */
+  /**
+   * All values are computed and checked before the first write (see CgroupV1Manager.apply).
+   * Device rules are only checked here: enforcing them takes bpf(2), which the runtime has the
+   * shim do with what deviceFilter() returns.
+   */
   async apply(resources: Resources): Promise<void> {
     if (resources.network?.classID !== undefined || resources.network?.priorities?.length) {
       throw failedPrecondition('set network class and priorities: net_cls and net_prio exist only in cgroup v1');
     }
     if (resources.rdma && Object.keys(resources.rdma).length > 0) throw notImplemented('set rdma limits: not supported');
-    if (resources.devices && resources.devices.length > 0) attachDeviceFilter(this.#dir, resources.devices);
+    this.deviceFilter(resources);
     if (resources.memory?.checkBeforeUpdate) {
       checkMemoryBeforeUpdate(resources.memory, await readCgroupNumber(this.#dir, 'memory.current'));
     }
@@ -92,6 +96,10 @@ export class CgroupV2Manager implements CgroupManager {
     // Last, so raw values can override the mapped ones.
     writes.push(...v2UnifiedWrites(resources.unified));
     await applyWrites(this.#dir, writes);
+  }
+
+  deviceFilter(resources: Resources): DeviceFilter | undefined {
+    return v2DeviceFilter(this.#dir, resources.devices);
   }
 
   procsFiles(): string[] {

@@ -376,7 +376,20 @@ export class ImageStore {
         });
         if (!matchesReference(filters.reference, names)) continue;
       }
-      out.push(await this.#summary(image));
+      const summary = await this.#summary(image);
+      if (filters.reference) {
+        // docker shows only the names that matched
+        const keep = (name: string): boolean => {
+          const at = name.indexOf('@');
+          const colon = name.lastIndexOf(':');
+          const repository = at !== -1 ? name.slice(0, at) : colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+          const tag = at === -1 && colon > name.lastIndexOf('/') ? name.slice(colon + 1) : undefined;
+          return matchesReference(filters.reference!, [{ repository, ...(tag !== undefined ? { tag } : {}) }]);
+        };
+        summary.RepoTags = summary.RepoTags.filter(keep);
+        summary.RepoDigests = summary.RepoDigests.filter(keep);
+      }
+      out.push(summary);
     }
     return out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
   }
@@ -599,7 +612,9 @@ export class ImageStore {
         await this.#unpack(manifest, config, options.signal ? { signal: options.signal } : {});
         let name: string | undefined;
         if (entry.name !== undefined) name = formatReference(parseReference(entry.name));
-        await this.#bind(name, entry.manifest, manifestDesc);
+        // the archive's naming annotations describe the archive, not the image
+        const { annotations: _annotations, ...target } = entry.manifest;
+        await this.#bind(name, target, manifestDesc);
         out.push({ ...(name !== undefined ? { name: familiar(parseReference(name)) } : {}), id: manifest.config.digest });
       }
       return out;

@@ -62,6 +62,7 @@ export const Op = {
   SET_DUMPABLE: 52,
   SIGNAL_PARENT_DEATH: 53,
   PRESERVE_FDS: 54,
+  DEVICE_FILTER: 55,
 } as const;
 
 export type OpName = keyof typeof Op;

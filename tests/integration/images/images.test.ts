@@ -114,7 +114,7 @@ function assertAligned(table: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines) {
     const cells = starts.map((s, i) => line.slice(s, starts[i + 1] ?? undefined).trim());
-    for (const s of starts.slice(1)) assert.equal(line[s - 1], ' ', `column boundary at ${s} in ${JSON.stringify(line)}`);
+    for (const s of starts.slice(1)) if (s <= line.length) assert.equal(line[s - 1], ' ', `column boundary at ${s} in ${JSON.stringify(line)}`);
     rows.push(cells);
   }
   return rows;
@@ -316,7 +316,8 @@ describe('berth images, inspect, history, tag, rmi, prune', () => {
     assert.equal((await berth(root, ['tag', busybox, 'mybox:1'])).code, 0);
     assert.equal((await berth(root, ['tag', 'mybox:1', 'example.com/team/mybox:2'])).code, 0);
     const list = await berth(root, ['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', '--filter', 'reference=*box*']);
-    assert.deepEqual(list.stdout.trim().split('\n').sort(), [`${REGISTRY}/busybox:latest`, 'mybox:1'].map((n) => `${n} ${bb.manifest.config.digest.slice(7, 19)}`).sort());
+    // docker's reference filter: `*` stops at `/`, and only matching names are shown
+    assert.equal(list.stdout, `mybox:1 ${bb.manifest.config.digest.slice(7, 19)}\n`);
     const all = await berth(root, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.ok(all.stdout.includes('example.com/team/mybox:2\n'));
 

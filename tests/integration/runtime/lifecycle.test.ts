@@ -105,17 +105,23 @@ test('list shows containers with their status', () => {
   }
 });
 
-test('hooks run in order with the state on stdin', () => {
+test('all six hook kinds run in order, container hooks inside the container\'s namespaces', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-hooks-'));
   const log = join(dir, 'log');
   const hook = join(dir, 'hook.sh');
-  writeFileSync(hook, `#!/bin/sh\nstate=$(cat)\nstatus=$(echo "$state" | sed 's/.*"status":"\\([a-z]*\\)".*/\\1/')\necho "$1 $status" >> ${log}\n`);
+  // Each hook logs its name, the status it was given, and how many network interfaces its
+  // network namespace has: the container's has only lo.
+  writeFileSync(hook, `#!/bin/sh\nstate=$(cat)\nstatus=$(echo "$state" | sed 's/.*"status":"\\([a-z]*\\)".*/\\1/')\necho "$1 $status $(tail -n +3 /proc/net/dev | wc -l)" >> ${log}\n`);
   chmodSync(hook, 0o755);
-  const bundle = makeBundle(['true'], (spec) => {
+  const bundle = makeBundle(['sh', '-c', 'echo "process $(hostname)" >> /hooklog'], (spec) => {
     const h = (name: string): { path: string; args: string[] } => ({ path: hook, args: ['hook.sh', name] });
+    spec.root!.readonly = false;
     spec.hooks = {
       prestart: [h('prestart')],
       createRuntime: [h('createRuntime')],
+      createContainer: [h('createContainer')],
+      // startContainer's path resolves inside the container.
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat >/dev/null; echo "startContainer $(hostname)" >> /hooklog'] }],
       poststart: [h('poststart')],
       poststop: [h('poststop')],
     };
@@ -124,7 +130,16 @@ test('hooks run in order with the state on stdin', () => {
   try {
     const r = rt('run', '--bundle', bundle.dir, id);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['prestart created', 'createRuntime created', 'poststart running', 'poststop stopped']);
+    const hostIfaces = readFileSync('/proc/net/dev', 'utf8').trim().split('\n').length - 2;
+    assert.ok(hostIfaces > 1);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
+      `prestart created ${hostIfaces}`,
+      `createRuntime created ${hostIfaces}`,
+      'createContainer created 1',
+      `poststart running ${hostIfaces}`,
+      `poststop stopped ${hostIfaces}`,
+    ]);
+    assert.deepEqual(readFileSync(join(bundle.rootfs, 'hooklog'), 'utf8').trim().split('\n'), ['startContainer berth', 'process berth']);
   } finally {
     forceDelete(id);
     removeBundle(bundle);
