@@ -74,6 +74,15 @@ void launcher_op(const struct rec *r) {
   case OP_CONSOLE_PAIR:
     op_console_pair();
     break;
+  case OP_STDIO_PIPES:
+    op_stdio_pipes(r);
+    break;
+  case OP_LOG_FILE:
+    op_log_file(r);
+    break;
+  case OP_ATTACH_SOCKET:
+    op_attach_socket(r);
+    break;
   case OP_DEVICE_FILTER:
     op_device_filter(r);
     break;

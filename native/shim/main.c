@@ -16,8 +16,10 @@
 static void split_descriptors(int child) {
   if (child) {
     close_fd(&S.console_peer);
+    stdio_child();
     return;
   }
+  stdio_parent();
   close_fd(&S.console);
   close_fd(&S.fifo_r);
   close_fd(&S.fifo_w);

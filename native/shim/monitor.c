@@ -1,8 +1,10 @@
 /*
  * WAIT: the shim stays as the container's monitor. It sits in one poll() on a signalfd
  * (SIGCHLD and the forwarded signals) and, with CONSOLE_PAIR, the pty master and its
- * own stdin. As a child subreaper it also reaps orphans re-parented
- * to it. When the container process ends: exit file, `exit <code>`, same exit status.
+ * own stdin; with STDIO_PIPES, the container's stdio, log file and attach clients instead
+ * (stdio.c). As a child subreaper it also reaps orphans re-parented to it. When the
+ * container process ends: exit file, exit frame to attach clients, `exit <code>`, same
+ * exit status.
  */
 #include "shim.h"
 
@@ -95,23 +97,34 @@ static void on_console_peer(void) {
   int master = recv_fd(S.console_peer);
   close_fd(&S.console_peer);
   if (master < 0) return;
-  start_relay(master);
+  if (stdio_active())
+    stdio_master(master); /* the log and the attach clients get the pty, not our stdio */
+  else
+    start_relay(master);
   msg_send("console-ready");
 }
 
 static void loop(void) {
   while (!M.done) {
-    struct pollfd p[5];
-    int n = 0;
+    struct pollfd p[80];
+    int n = 0, own, ready;
     p[n++] = (struct pollfd){.fd = M.sfd, .events = POLLIN};
     if (S.console_peer >= 0) p[n++] = (struct pollfd){.fd = S.console_peer, .events = POLLIN};
     if (M.master >= 0) p[n++] = (struct pollfd){.fd = M.master, .events = POLLIN};
     if (M.master >= 0 && M.in >= 0) p[n++] = (struct pollfd){.fd = M.in, .events = POLLIN};
-    if (poll(p, (nfds_t)n, -1) < 0) {
+    own = n;
+    n += stdio_pollfds(p + n, (int)(sizeof p / sizeof p[0]) - n);
+    ready = poll(p, (nfds_t)n, stdio_timeout());
+    if (ready < 0) {
       if (errno == EINTR) continue;
       fail(errno, "poll", "monitor");
     }
-    for (int i = n - 1; i >= 0; i--) {
+    if (ready == 0) {
+      stdio_idle();
+      continue;
+    }
+    if (n > own) stdio_events(p + own, n - own);
+    for (int i = own - 1; i >= 0; i--) {
       if (!p[i].revents) continue;
       int fd = p[i].fd;
       if (fd == M.sfd)
@@ -138,31 +151,11 @@ static void drain(void) {
   close_fd(&M.master);
 }
 
-/*
- * RFC 3339 in UTC from the epoch, by the days-to-civil-date arithmetic of the proleptic
- * Gregorian calendar (eras of 400 years). Our own: gmtime/strftime would pull the time
- * zone machinery into every monitor for one timestamp.
- */
-static void rfc3339(char *out, size_t size, const struct timespec *ts) {
-  long long secs = ts->tv_sec, days = secs / 86400, rem = secs % 86400;
-  if (rem < 0) rem += 86400, days--;
-  days += 719468; /* from 1970-01-01 to 0000-03-01 */
-  long long era = (days >= 0 ? days : days - 146096) / 146097;
-  long long doe = days - era * 146097;
-  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  long long mp = (5 * doy + 2) / 153;
-  long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
-  long long year = yoe + era * 400 + (month <= 2);
-  snprintf(out, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", year, month, day, rem / 3600, rem / 60 % 60,
-           rem % 60, (long)ts->tv_nsec);
-}
-
 static void write_exit_file(const char *path, int code, int sig) {
   char tmp[4096], json[256], when[128], sigs[16];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  rfc3339(when, sizeof when, &ts);
+  rfc3339(when, sizeof when, &ts, 0);
   if (sig)
     snprintf(sigs, sizeof sigs, "%d", sig);
   else
@@ -188,7 +181,7 @@ _Noreturn void monitor_wait(const struct rec *r) {
   sigaddset(&set, SIGCHLD);
   if (forward)
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
-  if (S.console_peer >= 0) sigaddset(&set, SIGWINCH);
+  if (S.console_peer >= 0 && !stdio_active()) sigaddset(&set, SIGWINCH);
   /* blocked but not read: a closed stdout must not kill the monitor (write gets EPIPE) */
   sigaddset(&set, SIGPIPE);
   if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) fail(errno, "sigprocmask", "monitor");
@@ -196,6 +189,7 @@ _Noreturn void monitor_wait(const struct rec *r) {
   M.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (M.sfd < 0) fail(errno, "signalfd", "monitor");
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) fail(errno, "prctl", "PR_SET_CHILD_SUBREAPER");
+  stdio_start();
 
   /* we keep our end of the channel open but never read it: the exit status says it all here */
   chan_put(CHAN_GO);
@@ -203,12 +197,14 @@ _Noreturn void monitor_wait(const struct rec *r) {
   loop();
   S.child = 0;
   drain();
+  stdio_drain();
   restore_tty();
   reap();                      /* orphans that ended with it */
 
   int sig = WIFSIGNALED(M.status) ? WTERMSIG(M.status) : 0;
   int code = sig ? 128 + sig : WEXITSTATUS(M.status);
   if (exit_file[0]) write_exit_file(exit_file, code, sig);
+  stdio_exit(code);
   msg_send("exit %d", code);
   _exit(code);
 }

@@ -78,6 +78,9 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_SIGNAL_PARENT_DEATH] = {"u", C},
     [OP_PRESERVE_FDS] = {"u", C},
     [OP_DEVICE_FILTER] = {"sb", L},
+    [OP_STDIO_PIPES] = {"u", L},
+    [OP_LOG_FILE] = {"suu", L},
+    [OP_ATTACH_SOCKET] = {"s", L},
 };
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -119,6 +122,20 @@ static void check_args(uint32_t i, const struct rec *r) {
     fail(0, "plan", "record %u: seccomp program of %u bytes", i, r->args[1].len);
   if (r->op == OP_DEVICE_FILTER && (r->args[1].len == 0 || r->args[1].len % 8 != 0))
     fail(0, "plan", "record %u: device filter program of %u bytes", i, r->args[1].len);
+}
+
+/* The monitor owns the pipes: without WAIT nobody would read them. Sinks need the pipes first. */
+static void check_stdio(const struct plan *plan) {
+  int pipes = 0, wait = 0;
+  for (uint32_t i = 0; i < plan->nrecs; i++) wait |= plan->recs[i].op == OP_WAIT;
+  for (uint32_t i = 0; i < plan->nrecs; i++) {
+    uint32_t op = plan->recs[i].op;
+    if ((op == OP_STDIO_PIPES || op == OP_LOG_FILE || op == OP_ATTACH_SOCKET) && !wait)
+      fail(0, "plan", "record %u: op %u needs WAIT", i, op);
+    if ((op == OP_LOG_FILE || op == OP_ATTACH_SOCKET) && !pipes)
+      fail(0, "plan", "record %u: op %u needs STDIO_PIPES before it", i, op);
+    pipes |= op == OP_STDIO_PIPES;
+  }
 }
 
 static void check_sections(struct plan *plan) {
@@ -207,6 +224,7 @@ void plan_read(int fd, struct plan *plan) {
   plan->recs = recs;
   plan->nrecs = nrecs;
   check_sections(plan);
+  check_stdio(plan);
 }
 
 void plan_release(void) {

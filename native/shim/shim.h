@@ -66,7 +66,10 @@ enum op {
   OP_SIGNAL_PARENT_DEATH = 53,
   OP_PRESERVE_FDS = 54,
   OP_DEVICE_FILTER = 55,
-  OP_LAST = 55,
+  OP_STDIO_PIPES = 56,
+  OP_LOG_FILE = 57,
+  OP_ATTACH_SOCKET = 58,
+  OP_LAST = 58,
 };
 
 struct arg {
@@ -130,6 +133,8 @@ int write_all(int fd, const void *buf, size_t len);
 int write_path(const char *path, const char *data, size_t len);
 pid_t clone_process(uint64_t flags);
 int common_op(const struct rec *r);
+struct timespec;
+void rfc3339(char *out, size_t size, const struct timespec *ts, int trim);
 
 /* seal.c */
 void seal_self(char **argv, char **envp);
@@ -164,6 +169,39 @@ void op_seccomp(const struct rec *r);
 
 /* devices.c */
 void op_device_filter(const struct rec *r);
+
+/* stdio.c: STDIO_PIPES, the container's stdio as the monitor sees it (streams 1 stdout, 2 stderr) */
+void op_stdio_pipes(const struct rec *r);
+int stdio_active(void);
+void stdio_child(void);
+void stdio_parent(void);
+void stdio_start(void);
+void stdio_master(int master);
+struct pollfd;
+int stdio_pollfds(struct pollfd *p, int max);
+int stdio_timeout(void);
+void stdio_events(const struct pollfd *p, int n);
+void stdio_idle(void);
+void stdio_drain(void);
+void stdio_exit(int code);
+char *stdio_inbuf(size_t *cap);
+void stdio_input(size_t len);
+int stdio_input_blocked(void);
+void stdio_close_input(void);
+void stdio_resize(unsigned short rows, unsigned short cols);
+
+/* logs.c: LOG_FILE, docker's json-file format */
+void op_log_file(const struct rec *r);
+int log_active(void);
+void log_entry(int stream, const char *data, size_t len, const struct timespec *ts);
+void log_idle(void);
+
+/* attach.c: ATTACH_SOCKET */
+void op_attach_socket(const struct rec *r);
+int attach_pollfds(struct pollfd *p, int max);
+void attach_events(const struct pollfd *p, int n);
+void attach_broadcast(int stream, const char *data, size_t len);
+void attach_exit(int code);
 
 /* console.c */
 void op_console(const struct rec *r);

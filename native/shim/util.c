@@ -9,7 +9,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 void close_fd(int *fd) {
@@ -52,6 +54,33 @@ pid_t clone_process(uint64_t flags) {
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0 && errno == ENOSYS) pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
   return (pid_t)pid;
+}
+
+/*
+ * RFC 3339 in UTC from the epoch, by the days-to-civil-date arithmetic of the proleptic
+ * Gregorian calendar (eras of 400 years); `trim` drops trailing zeros as Go's RFC3339Nano. Our own: gmtime/strftime would pull the time
+ * zone machinery into every monitor for one timestamp.
+ */
+void rfc3339(char *out, size_t size, const struct timespec *ts, int trim) {
+  long long secs = ts->tv_sec, days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) rem += 86400, days--;
+  days += 719468; /* from 1970-01-01 to 0000-03-01 */
+  long long era = (days >= 0 ? days : days - 146096) / 146097;
+  long long doe = days - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long long mp = (5 * doy + 2) / 153;
+  long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+  long long year = yoe + era * 400 + (month <= 2);
+  int n = snprintf(out, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", year, month, day, rem / 3600,
+                   rem / 60 % 60, rem % 60, (long)ts->tv_nsec);
+  if (!trim || n < 11 || (size_t)n >= size) return;
+  /* Go's RFC3339Nano (docker's json-file "time"): no trailing zeros, no dot without digits */
+  char *p = out + n - 2;
+  while (*p == '0') p--;
+  if (*p == '.') p--;
+  p[1] = 'Z';
+  p[2] = 0;
 }
 
 int common_op(const struct rec *r) {

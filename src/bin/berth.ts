@@ -6,8 +6,15 @@
 import { main, type GlobalOptions } from '../cli/docker/main.ts';
 import { ImageStore, LocalImageBackend } from '../image/store/index.ts';
 
+let store: ImageStore | undefined;
+
 async function localBackend(options: GlobalOptions): Promise<LocalImageBackend> {
-  const store = await ImageStore.open({ root: options.dataRoot, insecureRegistries: options.insecureRegistries });
+  store = await ImageStore.open({
+    root: options.dataRoot,
+    insecureRegistries: options.insecureRegistries,
+    // one berth process at a time on a data root until the daemon owns it
+    exclusive: { onWait: (pid) => process.stderr.write(`waiting for another berth process${pid ? ` (pid ${pid})` : ''} to release ${options.dataRoot}\n`) },
+  });
   return new LocalImageBackend(store, { insecureRegistries: options.insecureRegistries });
 }
 
@@ -22,6 +29,7 @@ const code = await main(
   },
   localBackend,
 );
+await store?.close();
 process.exitCode = code;
 // a pending stdin read must not keep us alive once the command is done
 setImmediate(() => process.exit(code));

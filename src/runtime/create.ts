@@ -18,6 +18,7 @@ import { runHooks } from './hooks.ts';
 import { openCgroup, type ContainerCgroup } from './cgroup.ts';
 import { compileSeccompFor, hostFacts, checkRlimits } from './security.ts';
 import { containerResources } from './rootfs/device-rules.ts';
+import { deviceFilterSteps } from './device-filter.ts';
 import { preservedFds } from './shim/preserve-fds.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -56,7 +57,8 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
   let pid = 0;
   try {
     cgroup = await openCgroup(spec, id, { create: true });
-    await cgroup.apply(containerResources(spec));
+    const resources = containerResources(spec);
+    await cgroup.apply(resources);
     const record: ContainerRecord = {
       id,
       bundle,
@@ -89,6 +91,7 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       seccomp,
       host,
       syncHooks: hasCreateHooks,
+      deviceFilter: deviceFilterSteps(cgroup, resources),
     });
 
     shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0) });

@@ -10,6 +10,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isIndexMediaType, type Descriptor, type Digest, type HistoryEntry, type ImageConfig, type Index, type Manifest } from '../../oci/image-spec.ts';
@@ -23,6 +24,7 @@ import { unpackLayer } from '../unpack/index.ts';
 import { importRootfs, loadArchive, saveArchive, type ArchiveFormat, type SaveImage } from '../archive/index.ts';
 import { ContentBlobStore } from './blob-sink.ts';
 import { matchesLabels, matchesReference } from './filters.ts';
+import { acquireLockFile } from './lock-file.ts';
 import { RecordFile } from './records.ts';
 import type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneReport } from './types.ts';
 
@@ -43,6 +45,12 @@ export interface ImageStoreOptions {
   credentials?: CredentialStore;
   /** answers whether a container uses the image (containers come later; default: none do) */
   isInUse?: (imageId: Digest) => boolean | Promise<boolean>;
+  /**
+   * Hold the data root for this process until `close()`. Until the daemon owns the data root,
+   * every `berth` process opens it in-process, and the snapshotter's metadata (read once at
+   * open, which also clears what it does not know) tolerates one process at a time.
+   */
+  exclusive?: boolean | { onWait?: (ownerPid: number | undefined) => void; timeoutMs?: number };
 }
 
 export interface PullImageResult {
@@ -81,9 +89,11 @@ export class ImageStore {
   #records: RecordFile;
   #isInUse: (imageId: Digest) => boolean | Promise<boolean>;
   #usage = new Map<string, number>();
+  #release: () => Promise<void>;
 
-  private constructor(root: string, content: ContentStore, snapshotter: Snapshotter, options: ImageStoreOptions) {
+  private constructor(root: string, content: ContentStore, snapshotter: Snapshotter, options: ImageStoreOptions, release: () => Promise<void>) {
     this.root = root;
+    this.#release = release;
     this.content = content;
     this.snapshotter = snapshotter;
     this.#records = new RecordFile(join(root, 'images'));
@@ -96,9 +106,25 @@ export class ImageStore {
 
   static async open(options: ImageStoreOptions = {}): Promise<ImageStore> {
     const root = options.root ?? DEFAULT_DATA_ROOT;
-    const content = new LocalContentStore(join(root, 'content'));
-    const snapshotter = await OverlaySnapshotter.open(join(root, 'snapshots'));
-    return new ImageStore(root, content, snapshotter, options);
+    let release = async (): Promise<void> => {};
+    if (options.exclusive) {
+      await mkdir(root, { recursive: true, mode: 0o711 });
+      const lock = typeof options.exclusive === 'object' ? options.exclusive : {};
+      release = await acquireLockFile(join(root, 'berth.lock'), { timeoutMs: lock.timeoutMs ?? 30 * 60_000, ...(lock.onWait ? { onWait: lock.onWait } : {}) });
+    }
+    try {
+      const content = new LocalContentStore(join(root, 'content'));
+      const snapshotter = await OverlaySnapshotter.open(join(root, 'snapshots'));
+      return new ImageStore(root, content, snapshotter, options, release);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
+
+  /** Lets another process open the data root (see `exclusive`). */
+  close(): Promise<void> {
+    return this.#release();
   }
 
   #sink(lease?: Lease): ContentBlobStore {
@@ -122,7 +148,8 @@ export class ImageStore {
       await this.#unpack(manifest, config, options);
       const target: Descriptor = result.index ?? result.manifest;
       const previous = await this.#bind(formatReference(ref), target, result.manifest);
-      return { reference: ref, digest: target.digest, id: result.config.digest, updated: previous !== target.digest };
+      const same = previous?.target.digest === target.digest && previous.manifest.digest === result.manifest.digest;
+      return { reference: ref, digest: target.digest, id: result.config.digest, updated: !same };
     } finally {
       lease.release();
     }
@@ -196,9 +223,9 @@ export class ImageStore {
   /**
    * Points `name` at an image (or records a dangling one when `name` is undefined). An image
    * that loses its last name this way stays, dangling, as docker keeps it. Returns the digest
-   * the name pointed at before.
+   * what the name pointed at before.
    */
-  async #bind(name: string | undefined, target: Descriptor, manifest: Descriptor): Promise<Digest | undefined> {
+  async #bind(name: string | undefined, target: Descriptor, manifest: Descriptor): Promise<ImageRecord | undefined> {
     const configOf = await this.#configDigests();
     const newId = await configOf(manifest.digest);
     return this.#records.update(async (records) => {
@@ -208,7 +235,8 @@ export class ImageStore {
       // the image no longer needs a dangling record once it has a name
       const ids = await Promise.all(out.map((r) => configOf(r.manifest.digest)));
       out = out.filter((r, i) => !(r.name === undefined && ids[i] === newId));
-      const sameName = previous?.target.digest === target.digest;
+      // the same index pulled for another platform is another image
+      const sameName = previous?.target.digest === target.digest && previous.manifest.digest === manifest.digest;
       out.push({
         ...(name !== undefined ? { name } : {}),
         target,
@@ -222,7 +250,7 @@ export class ImageStore {
         if (!stillNamed) out.push({ target: previous.target, manifest: previous.manifest, created: previous.created, updated: now });
       }
       if (name === undefined && out.filter((r) => r.name === undefined && r.manifest.digest === manifest.digest).length > 1) out.pop();
-      return { records: out, result: previous?.target.digest };
+      return { records: out, result: previous };
     });
   }
 
@@ -494,7 +522,12 @@ export class ImageStore {
       }
       untag = named;
     }
-    const remaining = named.filter((r) => !untag.includes(r));
+    let remaining = named.filter((r) => !untag.includes(r));
+    // docker: once no tag is left, the digest references go too and the image is deleted
+    if (remaining.every((r) => r.name!.includes('@'))) {
+      untag = [...untag, ...remaining];
+      remaining = [];
+    }
     if (remaining.length === 0 && inUse && !options.force) {
       const what = record?.name !== undefined ? `remove repository reference "${familiar(parseReference(record.name))}"` : `delete ${short}`;
       throw conflict(`conflict: unable to ${what} (must force) - container is using its referenced image ${short}`);

@@ -43,6 +43,8 @@ export interface InitPlanOptions {
   host: HostFacts;
   /** Whether a `createRuntime`/`prestart`/`createContainer` sync point is needed. */
   syncHooks: boolean;
+  /** cgroup v2 device filter steps; loading BPF needs the initial user namespace, so they come before any SETNS. */
+  deviceFilter?: PlanStep[];
 }
 
 
@@ -52,7 +54,7 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
   const has = (type: Namespace['type']): boolean => namespaces.some((n) => n.type === type);
   const created = (type: Namespace['type']): boolean => namespaces.some((n) => n.type === type && !n.path);
 
-  const launcher: PlanStep[] = [step('SET_DUMPABLE', 0)];
+  const launcher: PlanStep[] = [step('SET_DUMPABLE', 0), ...(options.deviceFilter ?? [])];
   if (options.detach) launcher.push(step('DAEMONIZE'));
   for (const type of JOIN_ORDER) {
     const ns = namespaces.find((n) => n.type === type && n.path);

@@ -63,6 +63,9 @@ export const Op = {
   SIGNAL_PARENT_DEATH: 53,
   PRESERVE_FDS: 54,
   DEVICE_FILTER: 55,
+  STDIO_PIPES: 56,
+  LOG_FILE: 57,
+  ATTACH_SOCKET: 58,
 } as const;
 
 export type OpName = keyof typeof Op;

@@ -68,7 +68,8 @@ export function shimPath(): string {
   try {
     const installed = statSync(INSTALLED_SHIM);
     const build = statSync(built, { throwIfNoEntry: false });
-    if (!build || (installed.size === build.size && installed.mtimeMs >= build.mtimeMs)) return INSTALLED_SHIM;
+    // install-shim.sh copies the build's mtime: equal size and mtime means the same build.
+    if (!build || (installed.size === build.size && installed.mtimeMs === build.mtimeMs)) return INSTALLED_SHIM;
   } catch {
     // not installed
   }

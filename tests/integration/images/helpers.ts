@@ -91,6 +91,8 @@ export async function layoutImage(name: string, tag = 'latest'): Promise<LayoutI
   if (!desc) throw new Error(`layout ${name} has no tag ${tag}`);
   const blob = (digest: string): Promise<string> => readFile(join(dir, 'blobs', ...digest.split(':')), 'utf8');
   const manifest = JSON.parse(await blob(desc.digest)) as LayoutImage['manifest'];
+  // an index has no config of its own: callers only want its digest
+  if (manifest.config === undefined) return { manifestDigest: desc.digest, manifest, config: { rootfs: { diff_ids: [] } } };
   const config = JSON.parse(await blob(manifest.config.digest)) as LayoutImage['config'];
   return { manifestDigest: desc.digest, manifest, config };
 }

@@ -216,6 +216,19 @@ describe('berth pull', () => {
     assert.deepEqual(rows[1]!.slice(0, 4), [`${REGISTRY}/busybox`, '<none>', source.manifestDigest, source.manifest.config.digest.slice(7, 19)]);
   });
 
+  it('serialises concurrent berth processes on one data root: both pulls land intact', async () => {
+    const root = await dataRoot();
+    const [a, b] = await Promise.all([berth(root, ['pull', '-q', `${REGISTRY}/nginx`]), berth(root, ['pull', '-q', `${REGISTRY}/whiteout`])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(a.stderr + b.stderr, /waiting for another berth process \(pid \d+\) to release /);
+    const names = (await berth(root, ['images', '--format', '{{.Repository}}'])).stdout.trim().split('\n').sort();
+    assert.deepEqual(names, [`${REGISTRY}/nginx`, `${REGISTRY}/whiteout`]);
+    assert.equal((await committedSnapshots(root)).length, 2 + 4);
+    assert.deepEqual(await mountedTree(root, `${REGISTRY}/whiteout`), await reference('whiteout'));
+    await assert.rejects(stat(join(root, 'berth.lock')), /ENOENT/);
+  });
+
   it('fails on an unknown image with the registry error and stores nothing', async () => {
     const root = await dataRoot();
     const result = await berth(root, ['pull', `${REGISTRY}/no-such-image`]);
@@ -354,14 +367,16 @@ describe('berth images, inspect, history, tag, rmi, prune', () => {
     await store.tag(`${REGISTRY}/nginx`, 'web:1');
     assert.deepEqual(await store.remove('web:1'), [{ Untagged: 'web:1' }], 'another name is left: untag only');
     await assert.rejects(store.remove(`${REGISTRY}/nginx`), (err: unknown) => err instanceof EngineError && err.kind === 'conflict' && /container is using its referenced image/.test(err.message));
-    await assert.rejects(store.prune({ all: true }).then((r) => assert.ok(!r.ImagesDeleted.some((d) => d.Deleted === ng.manifest.config.digest))).then(() => { throw new Error('checked'); }), /checked/);
+    const report = await store.prune({ all: true });
+    assert.ok(report.ImagesDeleted.some((d) => d.Deleted !== undefined), 'unused images are pruned');
+    assert.ok(!report.ImagesDeleted.some((d) => d.Deleted === ng.manifest.config.digest), 'a used image is not');
     const forced = await store.remove(`${REGISTRY}/nginx`, { force: true });
     assert.deepEqual(forced, [{ Untagged: `${REGISTRY}/nginx:latest` }], 'forced: untagged, kept for its container');
     const dangling = await store.list({ filters: { dangling: true } });
     assert.deepEqual(dangling.map((i) => i.Id), [ng.manifest.config.digest]);
     inUse.clear();
-    // bring it back named for the rest of the suite
-    assert.equal((await berth(root, ['pull', '-q', `${REGISTRY}/nginx`])).code, 0);
+    // bring them back named for the rest of the suite
+    for (const name of ['busybox', 'nginx']) assert.equal((await berth(root, ['pull', '-q', `${REGISTRY}/${name}`])).code, 0);
     assert.deepEqual((await store.list({ filters: { dangling: true } })).map((i) => i.Id), []);
   });
 
@@ -498,5 +513,84 @@ describe('berth push, save, load', () => {
       assert.equal(result.code, 0, `${name}: ${result.stderr}`);
       assert.match(result.stdout, /^Loaded image( ID)?: /);
     }
+  });
+});
+
+describe('berth pull --platform', () => {
+  it('chooses the platform\'s manifest from an index and records the index', async () => {
+    const root = await dataRoot();
+    const index = await layoutImage('busybox', 'index');
+    const arm = await layoutImage('busybox', 'arm64');
+    const result = await berth(root, ['pull', '--platform', 'linux/arm64', `${REGISTRY}/busybox:index`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`Digest: ${index.manifestDigest}`));
+    const [info] = JSON.parse((await berth(root, ['image', 'inspect', `${REGISTRY}/busybox:index`])).stdout) as Array<Record<string, any>>;
+    assert.equal(info!['Id'], arm.manifest.config.digest);
+    assert.equal(info!['Architecture'], 'arm64');
+    assert.equal(info!['Descriptor'].digest, index.manifestDigest);
+
+    // the same index for this machine is another image; the arm64 one stays, dangling
+    const native = await berth(root, ['pull', `${REGISTRY}/busybox:index`]);
+    assert.match(native.stdout, /Status: Downloaded newer image for/);
+    const ids = (await berth(root, ['images', '-q', '--no-trunc'])).stdout.trim().split('\n').sort();
+    assert.equal(ids.length, 2);
+    assert.ok(ids.includes(arm.manifest.config.digest));
+    const dangling = await berth(root, ['images', '-q', '--no-trunc', '--filter', 'dangling=true']);
+    assert.equal(dangling.stdout, `${arm.manifest.config.digest}\n`);
+  });
+});
+
+describe('berth login, logout', () => {
+  const SECURED = '127.0.0.1:5001';
+  let startedSecured = false;
+  let dockerConfig: string;
+  before(async () => {
+    dockerConfig = await mkdtemp(join(work, 'docker-config-'));
+    let up = false;
+    try {
+      const res = await fetch(`http://${SECURED}/v2/`);
+      await res.body?.cancel();
+      up = res.status === 401;
+    } catch {
+      up = false;
+    }
+    if (!up) {
+      await fixtureScript('registry.sh', ['start', 'htpasswd']);
+      startedSecured = true;
+    }
+    await fixtureScript('registry.sh', ['push', 'htpasswd', 'busybox']);
+  });
+  after(async () => {
+    if (startedSecured) await fixtureScript('registry.sh', ['stop', 'htpasswd']);
+  });
+
+  it('logs in with --password-stdin, pulls with the stored credentials, logs out', async () => {
+    const root = await dataRoot();
+    const env = { DOCKER_CONFIG: dockerConfig };
+    const denied = await berth(root, ['pull', `${SECURED}/busybox`], { env });
+    assert.equal(denied.code, 1);
+
+    const wrong = await berth(root, ['login', '-u', 'berth', '--password-stdin', SECURED], { env, stdin: 'nope\n' });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /unauthorized: incorrect username or password/);
+
+    const ok = await berth(root, ['login', '-u', 'berth', '--password-stdin', SECURED], { env, stdin: 'berth-pass\n' });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, 'Login Succeeded\n');
+    const config = JSON.parse(await readFile(join(dockerConfig, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+    assert.equal(Buffer.from(config.auths[SECURED]!.auth, 'base64').toString(), 'berth:berth-pass');
+
+    const pulled = await berth(root, ['pull', '-q', `${SECURED}/busybox`], { env });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(pulled.stdout, `${SECURED}/busybox:latest\n`);
+
+    const insecureFlag = await berth(root, ['-D', '--insecure-registry', SECURED, 'login', '-u', 'berth', '-p', 'berth-pass', SECURED], { env });
+    assert.equal(insecureFlag.code, 0, insecureFlag.stderr);
+    assert.match(insecureFlag.stderr, /WARNING! Using --password via the CLI is insecure/);
+
+    assert.equal((await berth(root, ['logout', SECURED], { env })).stdout, `Removing login credentials for ${SECURED}\n`);
+    assert.equal((await berth(root, ['logout', SECURED], { env })).stdout, `Not logged in to ${SECURED}\n`);
+    const noTty = await berth(root, ['login', SECURED], { env });
+    assert.equal(noTty.code, 1);
   });
 });

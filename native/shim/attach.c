@@ -1,0 +1,178 @@
+/*
+ * ATTACH_SOCKET: a unix stream socket where any number of clients (the daemon, again after
+ * each restart) get the container's live output and give it input. Frames both ways:
+ *   [stream u8][len u32 big-endian][len bytes]
+ * monitor → client: 1 stdout, 2 stderr, 3 exit (len 4: the exit status, u32 BE), then EOF;
+ * client → monitor: 0 stdin (len 0: close the container's stdin), 4 resize (len 4: rows,
+ * cols, u16 BE each). The container never waits for a client: a frame that does not fit
+ * in a client's socket buffer at once drops that client (the log file is the durable
+ * record), so nothing is buffered per client beyond the kernel's socket buffer.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 64
+#define FRAME_STDIN 0
+#define FRAME_EXIT 3
+#define FRAME_RESIZE 4
+
+struct client {
+  int fd;
+  unsigned char head[5]; /* the frame header being read */
+  unsigned char hn;
+  unsigned char resize[4];
+  unsigned char rn;
+  uint32_t left; /* payload bytes of the current frame still to read */
+};
+
+static struct {
+  int listen;
+  struct sockaddr_un addr;
+  struct client c[MAX_CLIENTS];
+  int n;
+} A = {.listen = -1};
+
+void op_attach_socket(const struct rec *r) {
+  const char *path = arg_str(r, 0);
+  if (A.listen >= 0) fail(0, "plan", "ATTACH_SOCKET twice");
+  A.addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof A.addr.sun_path) fail(ENAMETOOLONG, "bind", "%s", path);
+  strcpy(A.addr.sun_path, path);
+  A.listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (A.listen < 0) fail(errno, "socket", "attach socket");
+  /* created 0600 from the start: chmod after bind would leave a window */
+  mode_t old = umask(0177);
+  int rc = bind(A.listen, (struct sockaddr *)&A.addr, sizeof A.addr);
+  int err = errno;
+  umask(old);
+  if (rc < 0) fail(err, "bind", "%s", path);
+  if (listen(A.listen, 16) < 0) fail(errno, "listen", "%s", path);
+}
+
+static void drop(int i) {
+  close(A.c[i].fd);
+  A.c[i] = A.c[--A.n];
+}
+
+static int find(int fd) {
+  for (int i = 0; i < A.n; i++)
+    if (A.c[i].fd == fd) return i;
+  return -1;
+}
+
+int attach_pollfds(struct pollfd *p, int max) {
+  int n = 0;
+  if (A.listen >= 0 && n < max) p[n++] = (struct pollfd){.fd = A.listen, .events = POLLIN};
+  /* while the container has not taken the last input, read no more (hang-ups still show) */
+  short ev = stdio_input_blocked() ? 0 : POLLIN;
+  for (int i = 0; i < A.n && n < max; i++) p[n++] = (struct pollfd){.fd = A.c[i].fd, .events = ev};
+  return n;
+}
+
+static void accept_all(void) {
+  for (;;) {
+    int fd = accept4(A.listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return; /* EAGAIN, or a client that gave up already */
+    if (A.n == MAX_CLIENTS) {
+      close(fd);
+      continue;
+    }
+    A.c[A.n++] = (struct client){.fd = fd};
+  }
+}
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One read from client i; 0 to keep it, -1 to drop it (EOF, error, a frame we do not take). */
+static int on_client(int i) {
+  struct client *c = &A.c[i];
+  ssize_t r;
+  if (c->hn < sizeof c->head) {
+    r = read(c->fd, c->head + c->hn, sizeof c->head - c->hn);
+    if (r < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    if (r == 0) return -1;
+    c->hn += (unsigned char)r;
+    if (c->hn < sizeof c->head) return 0;
+    c->left = be32(c->head + 1);
+    if (c->head[0] == FRAME_RESIZE) return c->left == 4 ? 0 : -1;
+    if (c->head[0] != FRAME_STDIN) return -1;
+    if (c->left == 0) {
+      stdio_close_input();
+      c->hn = 0;
+    }
+    return 0;
+  }
+  if (c->head[0] == FRAME_RESIZE) {
+    r = read(c->fd, c->resize + c->rn, sizeof c->resize - c->rn);
+    if (r < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    if (r == 0) return -1;
+    c->rn += (unsigned char)r;
+    if (c->rn == sizeof c->resize) {
+      stdio_resize((unsigned short)(c->resize[0] << 8 | c->resize[1]), (unsigned short)(c->resize[2] << 8 | c->resize[3]));
+      c->hn = c->rn = 0;
+    }
+    return 0;
+  }
+  if (stdio_input_blocked()) return 0;
+  size_t cap;
+  char *buf = stdio_inbuf(&cap);
+  r = read(c->fd, buf, c->left < cap ? c->left : cap);
+  if (r < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+  if (r == 0) return -1;
+  c->left -= (uint32_t)r;
+  if (c->left == 0) c->hn = 0;
+  stdio_input((size_t)r);
+  return 0;
+}
+
+void attach_events(const struct pollfd *p, int n) {
+  for (int k = 0; k < n; k++) {
+    if (!p[k].revents) continue;
+    if (p[k].fd == A.listen) {
+      accept_all();
+      continue;
+    }
+    int i = find(p[k].fd);
+    if (i < 0) continue; /* dropped by a broadcast meanwhile */
+    if (!(p[k].revents & POLLIN) || on_client(i) < 0) drop(i);
+  }
+}
+
+static void send_frame(int stream, const char *data, size_t len) {
+  unsigned char head[5] = {(unsigned char)stream, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                           (unsigned char)(len >> 8), (unsigned char)len};
+  struct iovec iov[2] = {{.iov_base = head, .iov_len = sizeof head}, {.iov_base = (void *)data, .iov_len = len}};
+  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+  for (int i = 0; i < A.n; i++) {
+    ssize_t w;
+    do w = sendmsg(A.c[i].fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w != (ssize_t)(sizeof head + len)) drop(i--); /* slow or gone: it must not hold the container */
+  }
+}
+
+void attach_broadcast(int stream, const char *data, size_t len) {
+  if (A.n) send_frame(stream, data, len);
+}
+
+/* After the exit file is written: the status, then EOF; the socket goes with the monitor. */
+void attach_exit(int code) {
+  unsigned char status[4] = {(unsigned char)((unsigned)code >> 24), (unsigned char)((unsigned)code >> 16),
+                             (unsigned char)((unsigned)code >> 8), (unsigned char)code};
+  if (A.listen < 0) return;
+  accept_all(); /* clients still in the backlog get the exit frame too */
+  send_frame(FRAME_EXIT, (const char *)status, sizeof status);
+  while (A.n) drop(A.n - 1);
+  unlink(A.addr.sun_path);
+  close_fd(&A.listen);
+}

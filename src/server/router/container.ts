@@ -1,0 +1,150 @@
+/**
+ * Container routes (moby's router/container): create, start, list, inspect, wait, kill, stop,
+ * remove, logs, attach. The handlers translate HTTP to the `ContainerBackend` calls below and
+ * back; Docker semantics live behind the interface.
+ */
+
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, WaitCondition, WaitResponse } from '../../api/index.ts';
+import { invalidArgument } from '../../util/errors.ts';
+import { Router } from '../router.ts';
+import { boolParam, filtersParam, intParam, readJson } from '../request.ts';
+import { frame, MULTIPLEXED_STREAM, RAW_STREAM, type StreamType } from '../stdcopy.ts';
+
+/** A piece of a container's output. */
+export interface OutputChunk {
+  stream: 1 | 2;
+  data: Uint8Array;
+}
+
+export interface ListOptions {
+  all: boolean;
+  limit?: number;
+  filters: Record<string, string[]>;
+}
+
+export interface LogsOptions {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  /** number of lines from the end, or undefined for all */
+  tail?: number;
+  signal: AbortSignal;
+}
+
+export interface AttachOptions {
+  stdout: boolean;
+  stderr: boolean;
+  /** replay what was logged so far first */
+  logs: boolean;
+  /** keep streaming until the container's next exit */
+  stream: boolean;
+  signal: AbortSignal;
+}
+
+export interface ContainerBackend {
+  create(name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse>;
+  /** false when the container was already running (304) */
+  start(ref: string): Promise<boolean>;
+  list(options: ListOptions): Promise<ContainerSummary[]>;
+  inspect(ref: string): Promise<ContainerInspect>;
+  /** resolves once the wait is registered; `result` when the condition is met */
+  wait(ref: string, condition: WaitCondition, signal: AbortSignal): Promise<{ result: Promise<WaitResponse> }>;
+  kill(ref: string, signal: string | undefined): Promise<void>;
+  /** false when the container was not running (304) */
+  stop(ref: string, options: { signal?: string; timeout?: number }): Promise<boolean>;
+  remove(ref: string, options: { force: boolean; volumes: boolean }): Promise<void>;
+  /** whether the container has a TTY (raw output instead of multiplexed frames) */
+  isTty(ref: string): Promise<boolean>;
+  logs(ref: string, options: LogsOptions): AsyncIterable<OutputChunk>;
+  attach(ref: string, options: AttachOptions): Promise<AsyncIterable<OutputChunk>>;
+}
+
+const WAIT_CONDITIONS: readonly string[] = ['not-running', 'next-exit', 'removed'];
+
+export function containerRouter(backend: ContainerBackend): Router {
+  return new Router()
+    .add('POST', '/containers/create', async ({ req, query, reply }) => {
+      const body = await readJson<ContainerCreateRequest>(req);
+      if (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidArgument('config cannot be empty in order to create a container');
+      const name = query.get('name') ?? undefined;
+      reply.json(201, await backend.create(name === '' ? undefined : name, body));
+    })
+    .add('POST', '/containers/{id}/start', async ({ params, reply }) => {
+      reply.status((await backend.start(params['id']!)) ? 204 : 304);
+    })
+    .add('GET', '/containers/json', async ({ query, reply }) => {
+      const limit = intParam(query, 'limit');
+      const options: ListOptions = { all: boolParam(query, 'all'), filters: filtersParam(query) };
+      if (limit !== undefined && limit > 0) options.limit = limit;
+      reply.json(200, await backend.list(options));
+    })
+    .add('GET', '/containers/{id}/json', async ({ params, reply }) => {
+      reply.json(200, await backend.inspect(params['id']!));
+    })
+    .add('POST', '/containers/{id}/wait', async ({ params, query, reply, signal }) => {
+      const condition = query.get('condition') || 'not-running';
+      if (!WAIT_CONDITIONS.includes(condition)) throw invalidArgument(`invalid condition: "${condition}"`);
+      const { result } = await backend.wait(params['id']!, condition as WaitCondition, signal);
+      // Headers at once: the client (API ≥ 1.30) takes them as "the wait is registered" and only then starts.
+      reply.begin(200, { 'Content-Type': 'application/json' });
+      const response = await result;
+      reply.end(`${JSON.stringify(response)}\n`);
+    })
+    .add('POST', '/containers/{id}/kill', async ({ params, query, reply }) => {
+      await backend.kill(params['id']!, query.get('signal') || undefined);
+      reply.status(204);
+    })
+    .add('POST', '/containers/{id}/stop', async ({ params, query, reply }) => {
+      const options: { signal?: string; timeout?: number } = {};
+      const timeout = intParam(query, 't');
+      if (timeout !== undefined) options.timeout = timeout;
+      const signal = query.get('signal');
+      if (signal) options.signal = signal;
+      reply.status((await backend.stop(params['id']!, options)) ? 204 : 304);
+    })
+    .add('DELETE', '/containers/{id}', async ({ params, query, reply }) => {
+      await backend.remove(params['id']!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
+      reply.status(204);
+    })
+    .add('GET', '/containers/{id}/logs', async ({ params, query, reply, signal }) => {
+      const id = params['id']!;
+      const stdout = boolParam(query, 'stdout');
+      const stderr = boolParam(query, 'stderr');
+      if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+      const tty = await backend.isTty(id);
+      const options: LogsOptions = { stdout, stderr, follow: boolParam(query, 'follow'), signal };
+      const tail = query.get('tail');
+      if (tail !== null && tail !== '' && tail !== 'all') {
+        if (!/^\d+$/.test(tail)) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tail)}`);
+        options.tail = Number(tail);
+      }
+      const chunks = backend.logs(id, options);
+      reply.begin(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
+      await pump(chunks, reply.write.bind(reply), tty);
+      reply.end();
+    })
+    .add('POST', '/containers/{id}/attach', async ({ params, query, reply, signal }) => {
+      const id = params['id']!;
+      if (boolParam(query, 'stdin')) {
+        // Input is not relayed yet; accept the attach and never read from the client.
+      }
+      const tty = await backend.isTty(id);
+      const chunks = await backend.attach(id, {
+        stdout: boolParam(query, 'stdout'),
+        stderr: boolParam(query, 'stderr'),
+        logs: boolParam(query, 'logs'),
+        stream: boolParam(query, 'stream'),
+        signal,
+      });
+      reply.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+      await pump(chunks, reply.write.bind(reply), tty);
+      reply.end();
+    });
+}
+
+async function pump(chunks: AsyncIterable<OutputChunk>, write: (chunk: Uint8Array) => boolean, raw: boolean): Promise<void> {
+  for await (const chunk of chunks) {
+    if (chunk.data.length === 0) continue;
+    write(raw ? chunk.data : frame(chunk.stream as StreamType, chunk.data));
+  }
+}
