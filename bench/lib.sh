@@ -10,6 +10,8 @@
 #        WARMUP         untimed runs before them (default 3)
 #        RESULTS        where raw JSON/text goes (default /tmp/berth-bench-results)
 #        ANCHORS        reference scripts (default /work/shared/anchors)
+#        BUN            a bun binary to try the CLI under (default: bun on PATH, else the copy
+#                       `npm install --prefix /tmp/bun-try bun` leaves in /tmp/bun-try)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
@@ -18,6 +20,8 @@ RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 RESULTS=${RESULTS:-/tmp/berth-bench-results}
 ANCHORS=${ANCHORS:-/work/shared/anchors}
+# kept only so cli-breakdown.sh can show what the variable costs
+WORKPLACE_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-}
 unset NODE_EXTRA_CA_CERTS
 mkdir -p "$RESULTS"
 
@@ -72,4 +76,13 @@ in_crun_ns() {
 machine_note() {
 	printf '%s, load average %s, %s CPUs, node %s, NODE_EXTRA_CA_CERTS unset\n' \
 		"$(date -u +%FT%TZ)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" "$(node --version)"
+}
+
+# find_bun — path of a bun binary, or nothing
+find_bun() {
+	local b
+	for b in "${BUN:-}" "$(command -v bun 2>/dev/null)" /tmp/bun-try/node_modules/bun/bin/bun.exe; do
+		[[ -n $b && -x $b ]] && "$b" --version >/dev/null 2>&1 && { echo "$b"; return; }
+	done
+	return 0
 }

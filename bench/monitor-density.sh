@@ -8,19 +8,21 @@
 # v1 memory cgroup: memory.usage_in_bytes and memory.kmem.usage_in_bytes; from /proc/meminfo: the
 # growth of kernel memory (SUnreclaim + KernelStack + PageTables + Percpu) over the N starts.
 #
-# Two shim layouts (LAYOUTS):
-#   repo  BERTH_SHIM unset: native/build/berth-shim on a writable filesystem, so each shim
-#         re-executes itself from its own sealed memfd (CVE-2019-5736) and its text is private
-#   ro    a copy of the shim on a read-only bind mount under the scratch dir (the installed
-#         layout): no memfd, the text is shared page cache
+# Shim layouts (LAYOUTS), the shim's exe is printed with each:
+#   default  BERTH_SHIM unset: what a user gets (the runtime picks the installed read-only copy
+#            /run/berth/shim/berth-shim when it matches the build, else native/build/berth-shim)
+#   memfd    BERTH_SHIM=native/build/berth-shim, on a writable filesystem: each shim re-executes
+#            itself from its own sealed memfd (CVE-2019-5736), so its text is private
+#   ro       a copy of the shim on a read-only bind mount under the scratch dir: the installed
+#            layout, for hosts where scripts/install-shim.sh has not run
 #
-#   Usage: bench/monitor-density.sh        Env: N=50  LAYOUTS="repo ro"  SETTLE=3 (seconds)
+#   Usage: bench/monitor-density.sh        Env: N=50  LAYOUTS="default memfd"  SETTLE=3 (seconds)
 # Cleans up every container, process, mount and directory it made, also on error or ^C.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need jq awk
 N=${N:-50}
-LAYOUTS=${LAYOUTS:-repo ro}
+LAYOUTS=${LAYOUTS:-default memfd}
 SETTLE=${SETTLE:-3}
 CLI_PIDS=()
 RO_MOUNT=
@@ -36,8 +38,8 @@ cleanup() {
 		((alive)) || break
 		sleep 0.1
 	done
-	for pid in ${CLI_PIDS[@]+"${CLI_PIDS[@]}"}; do kill -KILL "$pid" 2>/dev/null; done
-	wait 2>/dev/null
+	# not a bare `wait`: it would also wait for the tee process substitution, which never ends first
+	for pid in ${CLI_PIDS[@]+"${CLI_PIDS[@]}"}; do kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	for root in "${WORK:-/nonexistent}"/root-*; do
 		[[ -d $root ]] || continue
 		for id in $("$BERTH_RUNTIME" --root "$root" list -q 2>/dev/null); do
@@ -59,7 +61,8 @@ kernel_kb() {
 # child_of PID — the first child of PID (the CLI's shim, the shim's container init)
 child_of() {
 	local c
-	read -r c _ <"/proc/$1/task/$1/children" 2>/dev/null || return 1
+	c=$(<"/proc/$1/task/$1/children") 2>/dev/null || return 1
+	c=${c%% *}
 	[[ -n $c ]] && echo "$c"
 }
 
@@ -88,6 +91,8 @@ measure() {
 		RO_MOUNT=$WORK/shim-ro
 		mount -o remount,bind,ro "$WORK/shim-ro"
 		shim_env=(BERTH_SHIM="$WORK/shim-ro/berth-shim")
+	elif [[ $layout == memfd ]]; then
+		shim_env=(BERTH_SHIM="$REPO/native/build/berth-shim")
 	fi
 	mkdir -p "$root"
 	CLI_PIDS=()
@@ -181,7 +186,7 @@ cleanup_layout() {
 		((alive)) || break
 		sleep 0.1
 	done
-	wait 2>/dev/null || true
+	for pid in "${CLI_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	INIT_PIDS=()
 	CLI_PIDS=()
 }

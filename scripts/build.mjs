@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 
-const entries = ['berth-runtime'];
+const entries = ['berth-runtime', 'berth'];
 for (const name of entries) {
   const outfile = `dist/${name}.mjs`;
   await build({

@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite } from '../util/atomic-write.ts';
-import { conflict, errorCode, invalidArgument, notFound } from '../util/errors.ts';
+import { conflict, invalidArgument, notFound } from '../util/errors.ts';
 import { Container, type ContainerRecord } from './container.ts';
 
 export const RECORD_FILE = 'config.v2.json';
@@ -105,8 +105,4 @@ export class ContainerStore {
     this.#byId.delete(container.id);
     if (this.#byName.get(container.record.Name) === container.id) this.#byName.delete(container.record.Name);
   }
-}
-
-export function isNotFound(err: unknown): boolean {
-  return errorCode(err) === 'ENOENT';
 }

@@ -10,3 +10,4 @@ export { boolParam, intParam, filtersParam, readJson } from './request.ts';
 export { frame, unframe, MULTIPLEXED_STREAM, RAW_STREAM, type StreamType } from './stdcopy.ts';
 export { systemRouter, type SystemBackend } from './router/system.ts';
 export { containerRouter, type ContainerBackend, type AttachOptions, type ListOptions, type LogsOptions, type OutputChunk } from './router/container.ts';
+export { imageRouter, pullReference, type ImageBackend, type PullProgress } from './router/image.ts';

@@ -5,6 +5,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { invalidArgument } from '../util/errors.ts';
+import { goJsonError } from './go-json-error.ts';
 
 const MAX_BODY = 16 * 1024 * 1024;
 
@@ -35,10 +36,10 @@ function checkJsonContentType(req: IncomingMessage): void {
   if (media !== 'application/json') throw invalidArgument(`unsupported Content-Type header (${type}): must be 'application/json'`);
 }
 
-/** Go's decoder names the first offending character; say the same where we can. */
+/** Go's wording where our scanner finds the fault (it always should); Node's otherwise. */
 function jsonErrorText(text: string, err: unknown): string {
-  const first = text.trimStart()[0];
-  if (first !== undefined && !'{["-0123456789tfn'.includes(first)) return `invalid character '${first}' looking for beginning of value`;
+  const go = goJsonError(text);
+  if (go !== undefined) return go;
   const message = err instanceof Error ? err.message : String(err);
   return message.charAt(0).toLowerCase() + message.slice(1);
 }

@@ -12,6 +12,8 @@ export interface Io {
   stderr: Writable;
   stdinIsTTY: boolean;
   stdoutIsTTY: boolean;
+  /** terminal width, when stdout is one: progress lines are cut to it so rewriting them in place works */
+  stdoutColumns?: number;
 }
 
 export interface CommandContext {

@@ -8,7 +8,7 @@
 import { parseArgs, UsageError, type FlagSpecs } from './args.ts';
 import type { ImageBackend } from './backend.ts';
 import { write, type CommandContext, type Io } from './context.ts';
-import { describeError, exitCodeOf, EXIT_USAGE } from './errors.ts';
+import { describeError, exitCodeOf } from './errors.ts';
 import { historyCommand, imagesCommand, inspectCommand, pruneCommand, rmiCommand, tagCommand } from './commands/images.ts';
 import { pullCommand, pushCommand } from './commands/transfer.ts';
 import { importCommand, loadCommand, saveCommand } from './commands/archive.ts';
@@ -70,7 +70,7 @@ async function subcommand(ctx: CommandContext, argv: string[], group: string, ta
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '--help' || verb === '-h') {
     await write(ctx.io.stdout, `Usage:  berth ${group} COMMAND\n\nCommands:\n${Object.keys(table).map((k) => `  ${k}\n`).join('')}`);
-    return verb === undefined ? EXIT_USAGE : 0;
+    return 0;
   }
   const handler = table[verb];
   if (!handler) throw new UsageError(`unknown command: berth ${group} ${verb}\n\nRun 'berth ${group} --help' for more information`);
@@ -115,7 +115,7 @@ export async function main(argv: string[], io: Io, factory: BackendFactory, env:
     }
     if (verb === undefined || flags['help'] || verb === 'help') {
       await write(io.stdout, USAGE);
-      return verb === undefined && !flags['help'] ? EXIT_USAGE : 0;
+      return 0;
     }
     const handler = COMMANDS[verb];
     if (!handler) throw new UsageError(`unknown command: berth ${verb}\n\nRun 'berth --help' for more information`);

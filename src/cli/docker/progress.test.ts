@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { ProgressPrinter, progressBar } from './progress.ts';
 
-function capture(tty: boolean): { printer: ProgressPrinter; text: () => string } {
+function capture(tty: boolean, columns?: number): { printer: ProgressPrinter; text: () => string } {
   const out = new PassThrough();
   let text = '';
   out.on('data', (d: Buffer) => (text += d.toString()));
-  return { printer: new ProgressPrinter(out, tty), text: () => text };
+  return { printer: new ProgressPrinter(out, tty, columns), text: () => text };
 }
 
 describe('progressBar', () => {
@@ -43,5 +43,11 @@ describe('ProgressPrinter', () => {
     assert.ok(out.includes(`\x1b[1A\x1b[2K\raaa: Downloading [${'='.repeat(25)}>`));
     assert.ok(out.includes('\x1b[1A\x1b[2K\raaa: Pull complete\r\x1b[1B'));
     assert.ok(out.endsWith('Digest: sha256:x\n'));
+  });
+
+  it('cuts terminal lines to the width so they never wrap', () => {
+    const { printer, text } = capture(true, 20);
+    printer.print({ id: 'aaa', status: 'Downloading', progressDetail: { current: 1, total: 2 } });
+    assert.equal(text(), 'aaa: Downloading [=\n');
   });
 });

@@ -33,10 +33,12 @@ export class ProgressPrinter {
   #count = 0;
   /** plain mode: last status printed per id, to print changes only */
   #last = new Map<string, string>();
+  #columns: number | undefined;
 
-  constructor(out: Writable, tty: boolean) {
+  constructor(out: Writable, tty: boolean, columns?: number) {
     this.#out = out;
     this.#tty = tty;
+    this.#columns = columns;
   }
 
   print(message: JsonMessage): void {
@@ -51,7 +53,9 @@ export class ProgressPrinter {
       this.#out.write(`${line}\n`);
       return;
     }
-    const line = messageLine(message, true);
+    let line = messageLine(message, true);
+    // a wrapped line would throw the cursor arithmetic off
+    if (this.#columns !== undefined && this.#columns > 1 && line.length >= this.#columns) line = line.slice(0, this.#columns - 1);
     const id = message.id;
     if (id === undefined || !this.#lines.has(id)) {
       if (id !== undefined) this.#lines.set(id, this.#count);

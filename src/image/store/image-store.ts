@@ -10,7 +10,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isIndexMediaType, type Descriptor, type Digest, type HistoryEntry, type ImageConfig, type Index, type Manifest } from '../../oci/image-spec.ts';
@@ -111,6 +111,8 @@ export class ImageStore {
       await mkdir(root, { recursive: true, mode: 0o711 });
       const lock = typeof options.exclusive === 'object' ? options.exclusive : {};
       release = await acquireLockFile(join(root, 'berth.lock'), { timeoutMs: lock.timeoutMs ?? 30 * 60_000, ...(lock.onWait ? { onWait: lock.onWait } : {}) });
+      // spool files of a process that died mid-load: nobody else can be using them now
+      await rm(join(root, 'tmp'), { recursive: true, force: true });
     }
     try {
       const content = new LocalContentStore(join(root, 'content'));
@@ -232,8 +234,10 @@ export class ImageStore {
       const now = new Date().toISOString();
       const previous = name === undefined ? undefined : records.find((r) => r.name === name);
       let out = records.filter((r) => r !== previous);
-      // the image no longer needs a dangling record once it has a name
       const ids = await Promise.all(out.map((r) => configOf(r.manifest.digest)));
+      // an image that is already recorded needs no dangling record, named or not
+      if (name === undefined && ids.includes(newId)) return { records, result: undefined };
+      // and once it has a name, it no longer needs its dangling record
       out = out.filter((r, i) => !(r.name === undefined && ids[i] === newId));
       // the same index pulled for another platform is another image
       const sameName = previous?.target.digest === target.digest && previous.manifest.digest === manifest.digest;
@@ -249,7 +253,6 @@ export class ImageStore {
         const stillNamed = (await Promise.all(out.map((r) => configOf(r.manifest.digest)))).includes(oldId);
         if (!stillNamed) out.push({ target: previous.target, manifest: previous.manifest, created: previous.created, updated: now });
       }
-      if (name === undefined && out.filter((r) => r.name === undefined && r.manifest.digest === manifest.digest).length > 1) out.pop();
       return { records: out, result: previous };
     });
   }
@@ -667,7 +670,7 @@ export class ImageStore {
   }
 
   /** docker import: a one-layer image from a rootfs tarball; returns its ID. */
-  async import(rootfs: AsyncIterable<Uint8Array>, options: { ref?: string; changes?: string[]; message?: string } = {}): Promise<Digest> {
+  async import(rootfs: AsyncIterable<Uint8Array>, options: { ref?: string; changes?: string[]; message?: string; created?: Date } = {}): Promise<Digest> {
     const name = options.ref !== undefined ? formatReference(parseReference(options.ref)) : undefined;
     if (name !== undefined && parseReference(name).digest !== undefined) throw invalidArgument('import image: a digest reference cannot name an imported image');
     const lease = this.content.lease();
@@ -675,6 +678,7 @@ export class ImageStore {
       const result = await importRootfs(rootfs, this.#sink(lease), {
         ...(options.changes ? { changes: options.changes } : {}),
         ...(options.message !== undefined ? { message: options.message } : {}),
+        ...(options.created !== undefined ? { created: options.created } : {}),
       });
       const manifest = await this.content.readJson<Manifest>(result.manifest.digest);
       const config = await this.content.readJson<ImageConfig>(result.config.digest);

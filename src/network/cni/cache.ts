@@ -27,7 +27,8 @@ export interface CacheEntry {
   readonly args?: string;
   readonly runtimeConfig?: RuntimeConfig;
   readonly config: NetConfList;
-  readonly result: CniResult;
+  /** Absent while ADD runs: written first so a crash mid-ADD still leaves what DEL needs. */
+  readonly result?: CniResult;
   /** Docker endpoint data kept with the attachment: DNS aliases and the container's name. */
   readonly aliases?: readonly string[];
   readonly name?: string;

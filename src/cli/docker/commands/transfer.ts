@@ -26,7 +26,7 @@ export async function pullCommand(ctx: CommandContext, argv: string[], command =
   const ref = args[0]!;
   const quiet = flags['quiet'] === true;
   if (!quiet && !hasTagOrDigest(ref)) await write(ctx.io.stdout, 'Using default tag: latest\n');
-  const printer = new ProgressPrinter(ctx.io.stdout, ctx.io.stdoutIsTTY);
+  const printer = new ProgressPrinter(ctx.io.stdout, ctx.io.stdoutIsTTY, ctx.io.stdoutColumns);
   const onMessage = quiet ? () => {} : (m: JsonMessage) => printer.print(m);
   const platform = typeof flags['platform'] === 'string' ? flags['platform'] : process.env['DOCKER_DEFAULT_PLATFORM'];
   const result = await ctx.images.pull(ref, { ...(platform ? { platform } : {}), onMessage });
@@ -46,7 +46,7 @@ export async function pushCommand(ctx: CommandContext, argv: string[], command =
   const ref = args[0]!;
   const quiet = flags['quiet'] === true;
   if (!quiet && !hasTagOrDigest(ref)) await write(ctx.io.stdout, 'Using default tag: latest\n');
-  const printer = new ProgressPrinter(ctx.io.stdout, ctx.io.stdoutIsTTY);
+  const printer = new ProgressPrinter(ctx.io.stdout, ctx.io.stdoutIsTTY, ctx.io.stdoutColumns);
   await ctx.images.push(ref, { onMessage: quiet ? () => {} : (m) => printer.print(m) });
   if (quiet) await write(ctx.io.stdout, `${ref}\n`);
   return 0;

@@ -1,0 +1,111 @@
+/**
+ * `POST /containers/create`: a name, an ID, the image's config merged under the request's,
+ * a writable snapshot on the image — and nothing running yet. Every step is undone if a later
+ * one fails, so a failed create leaves no name, directory or snapshot behind.
+ */
+
+import { randomBytes } from 'node:crypto';
+import type { ContainerConfig, ContainerCreateRequest, ContainerCreateResponse, HostConfig } from '../api/index.ts';
+import { EngineError, invalidArgument, notFound } from '../util/errors.ts';
+import { initialState, type ContainerRecord } from './container.ts';
+import { generateName, normalizeName } from './names.ts';
+import { effectiveCapabilities, parseSecurityOpts } from './spec/spec-opts.ts';
+import type { DaemonContext } from './context.ts';
+import type { ImageRunConfig } from './images.ts';
+
+/** 64 hex digits whose 12-digit short form is never all digits (it would read as a number). */
+export function newContainerId(taken: (id: string) => boolean): string {
+  for (;;) {
+    const id = randomBytes(32).toString('hex');
+    if (/^\d{12}/.test(id) || taken(id)) continue;
+    return id;
+  }
+}
+
+/**
+ * The image's config under the request's (moby's merge): the request's Env wins per variable,
+ * an Entrypoint given in the request drops the image's Cmd, empty fields take the image's.
+ */
+export function mergeConfig(request: ContainerConfig, image: ImageRunConfig): ContainerConfig {
+  const merged: ContainerConfig = { ...request };
+  const env = new Map<string, string>();
+  for (const entry of [...(image.Env ?? []), ...(request.Env ?? [])]) env.set(entry.split('=')[0]!, entry);
+  merged.Env = [...env.values()];
+  const entrypointGiven = request.Entrypoint !== undefined && request.Entrypoint !== null;
+  if (!entrypointGiven) merged.Entrypoint = image.Entrypoint ?? null;
+  if (!request.Cmd?.length && !entrypointGiven) merged.Cmd = image.Cmd ?? null;
+  if (!merged.WorkingDir) merged.WorkingDir = image.WorkingDir ?? '';
+  if (!merged.User) merged.User = image.User ?? '';
+  if (!merged.StopSignal && image.StopSignal) merged.StopSignal = image.StopSignal;
+  merged.Labels = { ...(image.Labels ?? {}), ...(request.Labels ?? {}) };
+  if (image.ExposedPorts || request.ExposedPorts) merged.ExposedPorts = { ...(image.ExposedPorts ?? {}), ...(request.ExposedPorts ?? {}) };
+  if (image.Volumes || request.Volumes) merged.Volumes = { ...(image.Volumes ?? {}), ...(request.Volumes ?? {}) };
+  return merged;
+}
+
+/** Checks what start would otherwise fail on, so the error comes from create as in Docker. */
+function checkHostConfig(hc: HostConfig): void {
+  effectiveCapabilities(hc.CapAdd ?? [], hc.CapDrop ?? [], hc.Privileged ?? false);
+  parseSecurityOpts(hc.SecurityOpt ?? []);
+  const mode = hc.NetworkMode ?? '';
+  if (!['', 'default', 'none', 'bridge'].includes(mode)) throw invalidArgument(`network ${mode} not found`);
+  if (hc.Memory && hc.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
+  const policy = hc.RestartPolicy?.Name ?? '';
+  if (hc.AutoRemove && policy !== '' && policy !== 'no') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+}
+
+export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {
+  const { HostConfig: hostConfig = {}, NetworkingConfig: _networking, ...config } = request;
+  const ref = config.Image ?? '';
+  if (ref === '') throw invalidArgument('no image specified');
+  const containerName = name !== undefined ? normalizeName(name) : generateName((n) => ctx.store.nameTaken(n));
+  if (ctx.store.nameTaken(containerName)) {
+    const holder = ctx.store.get(containerName);
+    throw new EngineError('conflict', `Conflict. The container name "${containerName}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+  }
+  checkHostConfig(hostConfig);
+
+  let image: { Id: string; Config: ImageRunConfig };
+  let chainId: string;
+  try {
+    image = await ctx.images.inspect(ref);
+    chainId = await ctx.images.chainId(ref);
+  } catch (err) {
+    if (err instanceof EngineError && err.kind === 'not-found') throw notFound(`No such image: ${ref}`, err);
+    throw err;
+  }
+  const merged = mergeConfig(config, image.Config ?? {});
+  const command = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
+  if (command.length === 0) throw invalidArgument('no command specified');
+
+  const id = newContainerId((candidate) => ctx.store.has(candidate));
+  merged.Hostname = merged.Hostname || id.slice(0, 12);
+  const record: ContainerRecord = {
+    ID: id,
+    Name: containerName,
+    Created: new Date().toISOString(),
+    Path: command[0]!,
+    Args: command.slice(1),
+    Config: merged,
+    // Only `none` networking exists yet: every container gets its own namespace with loopback.
+    HostConfig: { ...hostConfig, NetworkMode: 'none', LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
+    Image: image.Id,
+    State: initialState(),
+    RestartCount: 0,
+    SnapshotKey: `container-${id}`,
+  };
+  const container = await ctx.store.add(record);
+  try {
+    await ctx.images.snapshotter.prepare(record.SnapshotKey, chainId, { labels: { 'berth.container': id } });
+    try {
+      await ctx.store.save(container);
+    } catch (err) {
+      await ctx.images.snapshotter.remove(record.SnapshotKey).catch(() => {});
+      throw err;
+    }
+  } catch (err) {
+    await ctx.store.delete(container);
+    throw err;
+  }
+  return { Id: id, Warnings: [] };
+}

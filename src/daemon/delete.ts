@@ -1,0 +1,37 @@
+/**
+ * `DELETE /containers/{id}`: a running container only with force (killed first); then its
+ * snapshot, runtime leftovers and directory go, and the name is free again.
+ */
+
+import { deleteContainer } from '../runtime/index.ts';
+import { unmount } from '../snapshot/index.ts';
+import { conflict } from '../util/errors.ts';
+import type { Container } from './container.ts';
+import type { DaemonContext } from './context.ts';
+import { killAndWait } from './stop.ts';
+import { rootfsDir } from './start.ts';
+
+export async function removeContainer(ctx: DaemonContext, c: Container, options: { force: boolean; auto?: boolean }): Promise<void> {
+  await c.exclusive(async () => {
+    if (!ctx.store.has(c.id) || (options.auto && c.removing)) return;
+    if (c.removing) throw conflict(`removal of container ${c.id} is already in progress`);
+    if (c.running) {
+      if (!options.force) throw conflict(`cannot remove container "${c.record.Name}": container is running: stop the container before removing or force remove`);
+      await killAndWait(ctx, c, 9, 0);
+    }
+    c.removing = true;
+    try {
+      // Normally gone with the exit; a crash between mount and exit may have left them.
+      await unmount(rootfsDir(c.dir)).catch(() => {});
+      await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
+      await ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {
+        if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
+      });
+      await ctx.store.delete(c);
+    } catch (err) {
+      c.removing = false;
+      throw err;
+    }
+    c.notifyRemoved();
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * What the daemon needs from the image service: resolve a reference to an image's ID and run
+ * config, and the snapshotter to prepare a container's writable layer on the image's top
+ * layer. image/store's ImageStore satisfies it; tests may hand in anything that does.
+ */
+
+import type { Mount } from '../snapshot/index.ts';
+
+export interface ImageRunConfig {
+  User?: string;
+  Env?: string[] | null;
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  WorkingDir?: string;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+}
+
+export interface ImageService {
+  inspect(ref: string): Promise<{ Id: string; Config: ImageRunConfig }>;
+  chainId(ref: string): Promise<string>;
+  list(): Promise<unknown[]>;
+  snapshotter: {
+    prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
+    mounts(key: string): Promise<Mount[]>;
+    remove(key: string): Promise<void>;
+  };
+}

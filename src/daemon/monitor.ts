@@ -1,0 +1,92 @@
+/**
+ * Learning of exits. The shim's monitor writes the exit file and then tells us on its socket;
+ * we wait for the file (the socket only hurries us along), so the same path serves a daemon
+ * that restarted and has no socket any more. On exit the runtime's resources are released, the
+ * rootfs unmounted, the record saved, waiters woken, and `--rm` containers removed.
+ */
+
+import { containerState, deleteContainer, type create } from '../runtime/index.ts';
+import { unmount } from '../snapshot/index.ts';
+import type { Container } from './container.ts';
+import type { DaemonContext } from './context.ts';
+import { awaitExitFile, exitFilePath, readExitFile, type ExitFile } from './exit-file.ts';
+import { rootfsDir } from './start.ts';
+import { removeContainer } from './delete.ts';
+
+/** The shim connection `create` hands back (the runtime does not export its class). */
+type ShimConnection = Awaited<ReturnType<typeof create>>['shim'];
+
+const monitors = new WeakMap<DaemonContext, AbortController>();
+
+/** Aborted at daemon shutdown: monitors stop watching (the shims keep running). */
+export function monitorSignal(ctx: DaemonContext): AbortSignal {
+  let controller = monitors.get(ctx);
+  if (!controller) monitors.set(ctx, (controller = new AbortController()));
+  return controller.signal;
+}
+
+export function stopMonitors(ctx: DaemonContext): void {
+  monitors.get(ctx)?.abort();
+}
+
+/** The shim's socket, read until `exit` or its end; an `error` report becomes the State.Error. */
+async function drainShim(shim: ShimConnection, errors: string[]): Promise<void> {
+  try {
+    for (;;) {
+      const message = await shim.next();
+      if (message === undefined || message.type === 'exit') return;
+      if (message.type === 'error') errors.push(`${message.step}${message.detail ? ` ${message.detail}` : ''}: errno ${message.errno}`);
+    }
+  } catch {
+    // the file is what counts
+  } finally {
+    shim.close();
+  }
+}
+
+export function monitorContainer(ctx: DaemonContext, c: Container, shim?: ShimConnection): void {
+  const errors: string[] = [];
+  const hint = shim ? drainShim(shim, errors) : undefined;
+  const signal = monitorSignal(ctx);
+  void (async () => {
+    const exit = await awaitExitFile(exitFilePath(c.dir), { ...(hint ? { hint } : {}), signal });
+    if (!exit) return;
+    await hint;
+    await handleExit(ctx, c, exit, errors.join('; '));
+  })().catch((err: unknown) => ctx.warn(`monitor container ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+}
+
+export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFile, error = ''): Promise<void> {
+  if (!c.running) return;
+  await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+  await unmount(rootfsDir(c.dir)).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+  c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
+  await ctx.store.save(c);
+  c.notifyExit({ exitCode: exit.exitCode, finishedAt: exit.finishedAt });
+  if (c.record.HostConfig.AutoRemove) {
+    await removeContainer(ctx, c, { force: true, auto: true }).catch((err: unknown) => ctx.warn(`auto-remove ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+/**
+ * On daemon start: a container recorded as running either exited while we were away (its exit
+ * file says so), is still running (watch it again), or vanished without a word (the host
+ * rebooted: /run is gone) — then it is marked exited as Docker does, with 255.
+ */
+export async function reconcile(ctx: DaemonContext, c: Container): Promise<void> {
+  if (!c.running) return;
+  const exit = await readExitFile(exitFilePath(c.dir));
+  if (exit) return handleExit(ctx, c, exit);
+  let alive = false;
+  try {
+    const { state } = await containerState(ctx.runtime, c.id);
+    alive = state.status === 'running' || state.status === 'paused' || state.status === 'created';
+  } catch {
+    alive = false;
+  }
+  if (alive) {
+    monitorContainer(ctx, c);
+    return;
+  }
+  await handleExit(ctx, c, { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, 'container vanished while the daemon was down');
+}

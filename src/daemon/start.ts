@@ -1,0 +1,184 @@
+/**
+ * `POST /containers/{id}/start`: mount the container's snapshot, write its /etc files and
+ * OCI bundle, and run it under a detached berth-shim monitor (WAIT mode) that outlives the
+ * daemon and records the exit in the container's exit file. Stdout and stderr go to files the
+ * monitor holds (until the monitor's json-file logging replaces them).
+ * Each acquired resource is undone if a later step fails (moby's start.go defers).
+ */
+
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Spec } from '../oci/runtime-spec.ts';
+import { create, deleteContainer, start } from '../runtime/index.ts';
+import { mountAll, unmount } from '../snapshot/index.ts';
+import { atomicWrite } from '../util/atomic-write.ts';
+import { EngineError, conflict, errorCode } from '../util/errors.ts';
+import type { Container, ContainerRecord } from './container.ts';
+import type { DaemonContext } from './context.ts';
+import { etcFilePaths, writeEtcFiles, type EtcFiles } from './etc-files.ts';
+import { clearExitFile, exitFilePath } from './exit-file.ts';
+import { monitorContainer } from './monitor.ts';
+import { checkExecutable } from './look-path.ts';
+import { resolveUser, type ResolvedUser } from './user.ts';
+import {
+  buildSpec,
+  effectiveCapabilities,
+  parseSecurityOpts,
+  withBinds,
+  withCapabilities,
+  withCgroupsPath,
+  withEtcFiles,
+  withHostname,
+  withNetworkNone,
+  withNoNewPrivileges,
+  withOomScoreAdj,
+  withPrivileged,
+  withProcess,
+  withReadonlyPaths,
+  withResources,
+  withRootfs,
+  withSeccomp,
+  withShmSize,
+  withSysctls,
+  withTmpfs,
+  withUlimits,
+  type SpecOpt,
+} from './spec/spec-opts.ts';
+import type { DockerSeccompProfile } from '../runtime/security/index.ts';
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export const STDOUT_LOG = 'stdout.log';
+export const STDERR_LOG = 'stderr.log';
+
+export function rootfsDir(dir: string): string {
+  return join(dir, 'rootfs');
+}
+
+/** Docker's process environment: PATH, HOSTNAME, (TERM), HOME, then the container's own. */
+export function processEnv(config: ContainerRecord['Config'], hostname: string, home: string): string[] {
+  const env = new Map<string, string>();
+  env.set('PATH', DEFAULT_PATH);
+  env.set('HOSTNAME', `HOSTNAME=${hostname}`);
+  if (config.Tty) env.set('TERM', 'TERM=xterm');
+  env.set('HOME', `HOME=${home}`);
+  for (const entry of config.Env ?? []) env.set(entry.split('=')[0]!, entry);
+  return [...env.values()];
+}
+
+/** The spec options for a container: Docker's flags, in the order they must apply. */
+export function containerSpecOpts(record: ContainerRecord, paths: { rootfs: string; etc: EtcFiles }, user: ResolvedUser, seccompProfile: DockerSeccompProfile | undefined): SpecOpt[] {
+  const config = record.Config;
+  const hc = record.HostConfig;
+  const hostname = config.Hostname || record.ID.slice(0, 12);
+  const security = parseSecurityOpts(hc.SecurityOpt ?? []);
+  const caps = effectiveCapabilities(hc.CapAdd ?? [], hc.CapDrop ?? [], hc.Privileged ?? false);
+  const opts: SpecOpt[] = [
+    withRootfs(paths.rootfs, hc.ReadonlyRootfs ?? false),
+    withProcess({
+      args: [record.Path, ...record.Args],
+      env: processEnv(config, hostname, user.home),
+      cwd: config.WorkingDir || '/',
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids,
+      terminal: false,
+    }),
+    withHostname(hostname),
+    withEtcFiles(paths.etc),
+    withNetworkNone(),
+    withCgroupsPath(`/berth/${record.ID}`),
+    withCapabilities(caps),
+    withResources(hc),
+  ];
+  if (hc.ShmSize) opts.push(withShmSize(hc.ShmSize));
+  if (hc.Tmpfs) opts.push(withTmpfs(hc.Tmpfs));
+  if (hc.Binds?.length) opts.push(withBinds(hc.Binds));
+  if (hc.Ulimits?.length) opts.push(withUlimits(hc.Ulimits));
+  if (hc.Sysctls) opts.push(withSysctls(hc.Sysctls));
+  if (hc.OomScoreAdj) opts.push(withOomScoreAdj(hc.OomScoreAdj));
+  if (security.noNewPrivileges) opts.push(withNoNewPrivileges());
+  if (hc.Privileged) opts.push(withPrivileged());
+  else {
+    if (hc.MaskedPaths || hc.ReadonlyPaths) opts.push(withReadonlyPaths(hc.MaskedPaths, hc.ReadonlyPaths));
+    if (security.seccomp === 'default' && seccompProfile) opts.push(withSeccomp(seccompProfile, caps));
+  }
+  return opts;
+}
+
+/** The files the /etc bind mounts land on; an image need not have them. */
+async function ensureMountTargets(rootfs: string): Promise<void> {
+  await mkdir(join(rootfs, 'etc'), { recursive: true, mode: 0o755 });
+  for (const name of ['hostname', 'hosts', 'resolv.conf']) {
+    const path = join(rootfs, 'etc', name);
+    try {
+      await stat(path);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+      await (await open(path, 'a', 0o644)).close();
+    }
+  }
+}
+
+export async function startContainer(ctx: DaemonContext, c: Container): Promise<boolean> {
+  return c.exclusive(async () => {
+    if (c.removing) throw conflict(`cannot start container ${c.id}: removal in progress`);
+    if (c.record.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
+    if (c.running) return false;
+    await runContainer(ctx, c);
+    return true;
+  });
+}
+
+async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
+  const record = c.record;
+  const rootfs = rootfsDir(c.dir);
+  const undo: Array<() => Promise<unknown>> = [];
+  let stdout: number | undefined;
+  let stderr: number | undefined;
+  try {
+    await mkdir(rootfs, { recursive: true, mode: 0o755 });
+    await mountAll(await ctx.images.snapshotter.mounts(record.SnapshotKey), rootfs);
+    undo.push(() => unmount(rootfs));
+    await ensureMountTargets(rootfs);
+    const hostname = record.Config.Hostname || record.ID.slice(0, 12);
+    await writeEtcFiles(c.dir, hostname);
+    const user = await resolveUser(rootfs, record.Config.User, record.HostConfig.GroupAdd ?? []);
+    const spec: Spec = buildSpec(containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile));
+    await checkExecutable(rootfs, record.Path, spec.process!.env ?? [], spec.process!.cwd);
+    await atomicWrite(join(c.dir, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
+
+    const exitFile = exitFilePath(c.dir);
+    await clearExitFile(exitFile);
+    // A runtime state left by a crash mid-start would block the ID.
+    await deleteContainer(ctx.runtime, record.ID, { force: true }).catch(() => {});
+    stdout = openSync(join(c.dir, STDOUT_LOG), 'a', 0o640);
+    stderr = openSync(join(c.dir, STDERR_LOG), 'a', 0o640);
+    const { record: runtimeRecord, shim } = await create(ctx.runtime, record.ID, { bundle: c.dir, mode: 'wait', detach: true, exitFile, stdio: ['ignore', stdout, stderr] });
+    undo.push(() => deleteContainer(ctx.runtime, record.ID, { force: true }));
+    closeSync(stdout);
+    closeSync(stderr);
+    stdout = stderr = undefined;
+    try {
+      await start(ctx.runtime, record.ID);
+    } catch (err) {
+      shim.close();
+      throw err;
+    }
+    record.State = { ...record.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: runtimeRecord.pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
+    await ctx.store.save(c);
+    monitorContainer(ctx, c, shim);
+  } catch (err) {
+    if (stdout !== undefined) closeSync(stdout);
+    if (stderr !== undefined) closeSync(stderr);
+    for (const step of undo.reverse()) await step().catch((e: unknown) => ctx.warn(`undo start of ${record.ID}: ${e instanceof Error ? e.message : String(e)}`));
+    const message = err instanceof Error ? err.message : String(err);
+    // the docker CLI's exit codes for a command that cannot run: 127 not found, 126 not executable
+    const exitCode = /executable file not found|no such file or directory/.test(message) ? 127 : /permission denied/.test(message) ? 126 : 128;
+    record.State = { ...record.State, Error: message, ExitCode: exitCode };
+    await ctx.store.save(c).catch(() => {});
+    if (err instanceof EngineError) throw err;
+    throw new EngineError('internal', `start container ${record.ID}: ${message}`, { cause: err });
+  }
+}

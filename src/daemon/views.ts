@@ -1,0 +1,133 @@
+/**
+ * A container as Docker shows it: `inspect` (ContainerJSON), `ps` (the summary list with its
+ * human "Up 2 minutes" status) and the list filters (id, name, status, label).
+ */
+
+import type { ContainerInspect, ContainerSummary } from '../api/index.ts';
+import { invalidArgument } from '../util/errors.ts';
+import type { Container } from './container.ts';
+import { etcFilePaths } from './etc-files.ts';
+import { STDOUT_LOG } from './start.ts';
+import { join } from 'node:path';
+
+/** go-units' HumanDuration, which `docker ps` prints. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
+export function statusText(c: Container, now = Date.now()): string {
+  const state = c.record.State;
+  if (state.Running) return `Up ${humanDuration(now - Date.parse(state.StartedAt))}${state.Paused ? ' (Paused)' : ''}`;
+  if (state.Status === 'created') return 'Created';
+  if (state.Status === 'removing') return 'Removal In Progress';
+  if (state.Status === 'dead') return 'Dead';
+  return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
+}
+
+/** moby's list shows arguments with spaces in single quotes: `sh -c 'exit 3'`. */
+export function commandLine(path: string, args: readonly string[]): string {
+  return [path, ...args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
+}
+
+export function inspectView(c: Container): ContainerInspect {
+  const r = c.record;
+  const etc = etcFilePaths(c.dir);
+  return {
+    Id: r.ID,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: { ...r.State },
+    Image: r.Image,
+    ResolvConfPath: etc.resolvConf,
+    HostnamePath: etc.hostname,
+    HostsPath: etc.hosts,
+    LogPath: join(c.dir, STDOUT_LOG),
+    Name: r.Name,
+    RestartCount: r.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: r.HostConfig,
+    GraphDriver: { Name: 'overlay2', Data: null },
+    Mounts: [],
+    Config: r.Config,
+    NetworkSettings: { Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, Networks: { none: {} } },
+  };
+}
+
+export function summaryView(c: Container, now = Date.now()): ContainerSummary {
+  const r = c.record;
+  return {
+    Id: r.ID,
+    Names: [r.Name],
+    Image: r.Config.Image ?? r.Image,
+    ImageID: r.Image,
+    Command: commandLine(r.Path, r.Args),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: r.Config.Labels ?? {},
+    State: r.State.Status,
+    Status: statusText(c, now),
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'none' },
+    NetworkSettings: { Networks: { none: {} } },
+    Mounts: [],
+  };
+}
+
+const FILTERS = new Set(['id', 'name', 'status', 'label']);
+const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+
+export function checkFilters(filters: Record<string, string[]>): void {
+  for (const key of Object.keys(filters)) if (!FILTERS.has(key)) throw invalidArgument(`invalid filter '${key}'`);
+  for (const status of filters['status'] ?? []) {
+    if (!STATUSES.has(status)) throw invalidArgument(`invalid filter 'status=${status}'`);
+  }
+}
+
+function matchesLabel(labels: Record<string, string>, wanted: string): boolean {
+  const eq = wanted.indexOf('=');
+  if (eq < 0) return wanted in labels;
+  return labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
+}
+
+/** Docker's `ps` semantics: running only unless `all`; newest first; filters AND across keys, OR within one. */
+export function listView(containers: Container[], options: { all: boolean; limit?: number; filters: Record<string, string[]> }): ContainerSummary[] {
+  checkFilters(options.filters);
+  const f = options.filters;
+  const all = options.all || options.limit !== undefined || (f['status']?.length ?? 0) > 0;
+  let selected = containers
+    .filter((c) => all || c.running)
+    .filter((c) => !f['id']?.length || f['id'].some((id) => c.id.startsWith(id)))
+    .filter((c) => !f['name']?.length || f['name'].some((n) => safeRegExp(n).test(c.record.Name.slice(1)) || safeRegExp(n).test(c.record.Name)))
+    .filter((c) => !f['status']?.length || f['status'].includes(c.record.State.Status))
+    .filter((c) => !f['label']?.length || f['label'].every((l) => matchesLabel(c.record.Config.Labels ?? {}, l)))
+    .sort((a, b) => Date.parse(b.record.Created) - Date.parse(a.record.Created));
+  if (options.limit !== undefined) selected = selected.slice(0, options.limit);
+  const now = Date.now();
+  return selected.map((c) => summaryView(c, now));
+}
+
+function safeRegExp(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch {
+    throw invalidArgument(`invalid filter 'name=${pattern}'`);
+  }
+}

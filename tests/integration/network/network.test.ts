@@ -1,0 +1,338 @@
+/**
+ * The network layer against the real kernel and Debian's CNI plugins, as root: namespaces on a
+ * user network talk to each other, published ports reach a server in a namespace through
+ * 127.0.0.1 and the host's own address, internal networks have no way out, port conflicts are
+ * refused, the warm pool never leaks, and 20 attach/teardown cycles leave the host as they found it.
+ * Traffic goes only to 127.0.0.1, the host's own address and namespaces these tests made.
+ */
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { access, mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetworkManager, iprouteName, listNetns, parseCidr, overlaps, hostPrefixes } from '../../../src/network/index.ts';
+import type { Endpoint } from '../../../src/network/index.ts';
+import { CniError, CniRunner } from '../../../src/network/cni/index.ts';
+import { run } from '../../../src/network/exec.ts';
+import { hostCounts, hostSnapshot, inNetns, leaseDir, nftTables, removeEmptyNewTables, removeSharedChains, serveInNetns, sharedChainsExist } from './helpers.ts';
+
+const root = process.getuid?.() === 0;
+const plugins = await access('/usr/lib/cni/bridge').then(() => true, () => false);
+const skip = !root ? 'needs root' : !plugins ? 'needs containernetworking-plugins (scripts/network-deps.sh)' : false;
+
+const tag = randomBytes(3).toString('hex');
+const cniPrefix = `bt${tag}-`;
+const netnsDir = `/run/berth/test-netns-${tag}`;
+const userNet = `tnet${tag}`;
+const internalNet = `tint${tag}`;
+
+async function hostAddress(): Promise<string> {
+  const route = JSON.parse((await run('ip', ['-j', '-4', 'route', 'show', 'default'])).stdout) as { dev: string }[];
+  const addr = JSON.parse((await run('ip', ['-j', '-4', 'addr', 'show', 'dev', route[0]!.dev])).stdout) as { addr_info: { local: string }[] }[];
+  return addr[0]!.addr_info[0]!.local;
+}
+
+async function httpGet(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  return response.text();
+}
+
+describe('network', { skip, concurrency: false }, () => {
+  let manager: NetworkManager;
+  let stateDir: string;
+  let webRoot: string;
+  let hadSharedChains = true;
+  let hadIprouteDir = true;
+  let tablesBefore = new Set<string>();
+  let snapshotBefore = '';
+
+  before(async () => {
+    hadSharedChains = await sharedChainsExist();
+    tablesBefore = await nftTables();
+    snapshotBefore = await hostSnapshot();
+    hadIprouteDir = await access('/run/netns').then(() => true, () => false);
+    stateDir = await mkdtemp(join(tmpdir(), 'berth-net-'));
+    webRoot = join(stateDir, 'www');
+    await mkdir(webRoot);
+    await writeFile(join(webRoot, 'index.html'), `hello from ${tag}\n`);
+    manager = new NetworkManager({ stateDir, netnsDir, defaultBridge: `bt${tag}0`, cniPrefix, poolSize: 2 });
+    await manager.init();
+  });
+
+  async function cleanUp(): Promise<void> {
+    await manager?.destroy();
+    await rm(stateDir, { recursive: true, force: true });
+    await rmdir(netnsDir).catch(() => {});
+    // Per-container rules are gone after DEL; the chains the plugins share are ours only if we made them.
+    if (!hadSharedChains) {
+      await removeSharedChains();
+      await removeEmptyNewTables(tablesBefore);
+    }
+    if (!hadIprouteDir) await rmdir('/run/netns').catch(() => {});
+  }
+
+  after(cleanUp);
+
+  test('subnets never overlap the host: default and user networks', async () => {
+    const routes = JSON.parse((await run('ip', ['-j', '-4', 'route', 'show', 'table', 'all'])).stdout);
+    const addrs = JSON.parse((await run('ip', ['-j', '-4', 'addr'])).stdout);
+    const host = [...hostPrefixes(routes, addrs), parseCidr('10.255.255.53/32')];
+    const net = await manager.createNetwork({ name: userNet, labels: { test: tag } });
+    const internal = await manager.createNetwork({ name: internalNet, internal: true });
+    const subnets = [(await manager.inspect('bridge')).IPAM.Config[0]!.Subnet, net.IPAM.Config[0]!.Subnet, internal.IPAM.Config[0]!.Subnet];
+    // The default network's bridge may already be up (pool), so its own route is in `host`: compare the user ones.
+    for (const subnet of subnets.slice(1)) {
+      const clash = host.find((p) => overlaps(p, parseCidr(subnet)));
+      assert.equal(clash, undefined, `${subnet} overlaps a host route`);
+    }
+    assert.equal(new Set(subnets).size, 3, `distinct subnets: ${subnets.join(' ')}`);
+    assert.equal(net.Driver, 'bridge');
+    assert.equal(net.Scope, 'local');
+    assert.deepEqual(net.Labels, { test: tag });
+    assert.equal(internal.Internal, true);
+    await assert.rejects(manager.createNetwork({ name: `x${tag}`, subnet: '192.0.2.0/25' }), /overlaps 192\.0\.2\.0\/24/);
+    await assert.rejects(manager.createNetwork({ name: userNet }), /already exists/);
+    assert.ok((await manager.list()).some((n) => n.Name === userNet));
+  });
+
+  test('two namespaces on a user network ping each other and talk TCP', async () => {
+    const a = `a${tag}`;
+    const b = `b${tag}`;
+    const sa = await manager.prepare(a, { network: userNet, name: 'alpha', aliases: ['al'] });
+    const sb = await manager.prepare(b, { network: userNet, name: 'beta' });
+    try {
+      assert.equal(sa.pooled, false);
+      const ipA = sa.endpoints[0]!.ipAddress;
+      const ipB = sb.endpoints[0]!.ipAddress;
+      assert.notEqual(ipA, ipB);
+      assert.ok((await listNetns()).length >= 0);
+      const names = (await run('ip', ['netns', 'list'])).stdout;
+      assert.match(names, new RegExp(iprouteName(a)), 'visible to ip netns list');
+      const ping = await inNetns(iprouteName(a), ['busybox', 'ping', '-c', '1', '-W', '2', ipB]);
+      assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+      const server = await serveInNetns(iprouteName(b), ['node', '-e', "require('net').createServer((s) => s.end('pong ' + s.remoteAddress)).listen(7000, '0.0.0.0', () => console.log('ready'))"], 'ready');
+      try {
+        const client = await inNetns(iprouteName(a), ['busybox', 'nc', '-w', '3', ipB, '7000']);
+        assert.equal(client.stdout.trim(), `pong ${ipA}`);
+      } finally {
+        await server.stop();
+      }
+      const inspect = await manager.inspect(userNet);
+      assert.equal(inspect.Containers[a]?.Name, 'alpha');
+      assert.equal(inspect.Containers[a]?.IPv4Address, `${ipA}/${sa.endpoints[0]!.ipPrefixLen}`);
+      assert.match(inspect.Containers[b]?.MacAddress ?? '', /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      await manager.check(a);
+      await assert.rejects(manager.removeNetwork(userNet), /active endpoints/);
+    } finally {
+      await manager.teardown(a);
+      await manager.teardown(b);
+    }
+    assert.deepEqual(await manager.endpoints(a), []);
+  });
+
+  async function assertPublished(endpoint: Endpoint, name: string): Promise<void> {
+    const port = endpoint.ports[0]!.hostPort;
+    assert.ok(port > 0);
+    const server = await serveInNetns(iprouteName(name), ['busybox', 'httpd', '-f', '-p', '80', '-h', webRoot]);
+    try {
+      assert.equal(await httpGet(`http://${endpoint.ipAddress}:80/`), `hello from ${tag}\n`, 'direct to the container');
+      assert.equal(await httpGet(`http://127.0.0.1:${port}/`), `hello from ${tag}\n`, 'through 127.0.0.1');
+      assert.equal(await httpGet(`http://${await hostAddress()}:${port}/`), `hello from ${tag}\n`, "through the host's address");
+    } finally {
+      await server.stop();
+    }
+  }
+
+  test('a published port reaches busybox httpd via 127.0.0.1 and the host address (pooled namespace)', async () => {
+    await manager.pool.filled();
+    const id = `web${tag}`;
+    const sandbox = await manager.prepare(id, { ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
+    try {
+      assert.equal(sandbox.pooled, true);
+      await assertPublished(sandbox.endpoints[0]!, id);
+    } finally {
+      await manager.teardown(id);
+    }
+  });
+
+  test('a published port on a fresh namespace of a user network', async () => {
+    const id = `webu${tag}`;
+    const sandbox = await manager.prepare(id, { network: userNet, ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
+    try {
+      assert.equal(sandbox.pooled, false);
+      await assertPublished(sandbox.endpoints[0]!, id);
+    } finally {
+      await manager.teardown(id);
+    }
+  });
+
+  test('an internal network has no default route and cannot publish', async () => {
+    const id = `int${tag}`;
+    const sandbox = await manager.prepare(id, { network: internalNet });
+    try {
+      const routes = JSON.parse((await run('ip', ['-n', iprouteName(id), '-j', '-4', 'route'])).stdout) as { dst: string }[];
+      assert.ok(routes.length > 0, 'the subnet route exists');
+      assert.ok(!routes.some((r) => r.dst === 'default'), JSON.stringify(routes));
+      const get = await run('ip', ['-n', iprouteName(id), 'route', 'get', '192.0.2.1']);
+      assert.notEqual(get.code, 0, 'no route off the subnet');
+      assert.equal(sandbox.endpoints[0]!.gateway, '');
+    } finally {
+      await manager.teardown(id);
+    }
+    await assert.rejects(manager.prepare(`intp${tag}`, { network: internalNet, ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] }), /internal network cannot publish/);
+  });
+
+  test('host-port conflicts are refused before anything is made', async () => {
+    const first = `p1${tag}`;
+    const sandbox = await manager.prepare(first, { network: userNet, ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
+    const port = sandbox.endpoints[0]!.ports[0]!.hostPort;
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const held = (listener.address() as { port: number }).port;
+    try {
+      const before = await hostCounts([]);
+      await assert.rejects(manager.prepare(`p2${tag}`, { network: userNet, ports: [{ hostPort: port, containerPort: 81, protocol: 'tcp' }] }), (err: Error & { kind?: string }) => {
+        assert.equal(err.kind, 'conflict');
+        assert.match(err.message, new RegExp(`publish port 0\\.0\\.0\\.0:${port}/tcp: port is already allocated`));
+        return true;
+      });
+      await assert.rejects(manager.prepare(`p3${tag}`, { ports: [{ hostIP: '127.0.0.1', hostPort: held, containerPort: 80, protocol: 'tcp' }] }), /address already in use on the host/);
+      assert.deepEqual(await hostCounts([]), before);
+      assert.deepEqual(await manager.endpoints(`p2${tag}`), []);
+      // The same host port over udp is a different port.
+      await manager.prepare(`p4${tag}`, { network: userNet, ports: [{ hostPort: port, containerPort: 81, protocol: 'udp' }] });
+      await manager.teardown(`p4${tag}`);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+      await manager.teardown(first);
+    }
+    // Released on teardown: the port can be published again.
+    const again = await manager.prepare(`p5${tag}`, { network: userNet, ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+    assert.equal(again.endpoints[0]!.ports[0]!.hostPort, port);
+    await manager.teardown(`p5${tag}`);
+  });
+
+  test('a failing plugin is reported with its code and leaves nothing attached', async () => {
+    const runner = new CniRunner();
+    const before = await hostCounts([]);
+    const id = `bad${tag}`;
+    const ns = join(netnsDir, id);
+    const { createNetns, deleteNetns } = await import('../../../src/network/netns/netns.ts');
+    await createNetns(id, { dir: netnsDir });
+    try {
+      const list = {
+        cniVersion: '1.0.0',
+        name: `${cniPrefix}bad`,
+        plugins: [
+          { type: 'bridge', bridge: `bt${tag}x`, ipam: { type: 'host-local', ranges: [[{ subnet: '10.250.250.0/24' }]] } },
+          { type: 'portmap', capabilities: { portMappings: true }, snat: 'not-a-bool' },
+        ],
+      };
+      await assert.rejects(runner.add(list, { containerId: id, netns: ns, ifName: 'eth0', runtimeConfig: { portMappings: [{ hostPort: 1, containerPort: 1, protocol: 'tcp' }] } }), (err: unknown) => {
+        assert.ok(err instanceof CniError, String(err));
+        assert.equal(err.plugin, 'portmap');
+        assert.match(err.message, /^cni add portmap on network bt\w+-bad: /);
+        return true;
+      });
+      const links = (await inNetns(iprouteName(id), ['ip', '-o', 'link'])).stdout;
+      assert.doesNotMatch(links, /eth0/, 'the bridge ADD was undone');
+      assert.deepEqual((await readdir(leaseDir(`${cniPrefix}bad`))).filter((n) => /^\d/.test(n)), []);
+    } finally {
+      await deleteNetns(id, { dir: netnsDir });
+      await run('ip', ['link', 'delete', `bt${tag}x`]);
+      await rm(leaseDir(`${cniPrefix}bad`), { recursive: true, force: true });
+    }
+    assert.deepEqual(await hostCounts([]), before);
+  });
+
+  test('warm pool: take is fast, refills in the background, drains to nothing', async () => {
+    await manager.pool.filled();
+    assert.equal(manager.pool.readyCount, 2);
+    const fresh: number[] = [];
+    const pooled: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const s = await manager.prepare(`fr${i}${tag}`, { network: userNet });
+      fresh.push(performance.now() - t0);
+      assert.equal(s.pooled, false);
+      await manager.pool.filled();
+      const t1 = performance.now();
+      const p = await manager.prepare(`po${i}${tag}`);
+      pooled.push(performance.now() - t1);
+      assert.equal(p.pooled, true);
+      const ping = await inNetns(iprouteName(`po${i}${tag}`), ['busybox', 'ping', '-c', '1', '-W', '2', (await manager.inspect('bridge')).IPAM.Config[0]!.Gateway!]);
+      assert.equal(ping.code, 0, 'a pooled namespace is attached');
+      await manager.teardown(`fr${i}${tag}`);
+      await manager.teardown(`po${i}${tag}`);
+    }
+    const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    console.log(`# network prepare: fresh namespace + CNI ADD median ${median(fresh).toFixed(1)} ms (${fresh.map((x) => x.toFixed(1)).join(', ')}); warm pool median ${median(pooled).toFixed(1)} ms (${pooled.map((x) => x.toFixed(1)).join(', ')})`);
+    assert.ok(median(pooled) < 10, `pooled prepare ${median(pooled)} ms is within the 10 ms budget`);
+    await manager.pool.filled();
+    assert.equal(manager.pool.readyCount, 2);
+    await manager.pool.drain();
+    assert.equal(manager.pool.readyCount, 0);
+    assert.deepEqual((await listNetns({ dir: netnsDir })).map((n) => n.id), [], 'no namespace left after drain');
+    assert.deepEqual(await manager.cache.containers(), [], 'no attachment left after drain');
+    assert.deepEqual((await readdir(leaseDir(`${cniPrefix}bridge`))).filter((n) => /^\d/.test(n)), [], 'no lease left after drain');
+    manager.pool.start();
+  });
+
+  test('reconcile after a crash removes what dead containers left', async () => {
+    const ghost = `ghost${tag}`;
+    const alive = `alive${tag}`;
+    await manager.pool.filled();
+    await manager.prepare(ghost, { network: userNet, ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
+    await manager.prepare(alive);
+    // The take above started a refill; a restarted daemon never runs beside the old one's refill.
+    await manager.pool.filled();
+    // A second manager over the same state, as a restarted daemon would be (the first one "died").
+    const restarted = new NetworkManager({ stateDir, netnsDir, cniPrefix, poolSize: 0 });
+    await restarted.init();
+    const cleaned = await restarted.reconcile([alive]);
+    assert.ok(cleaned.includes(ghost));
+    assert.ok(!cleaned.includes(alive));
+    const left = (await listNetns({ dir: netnsDir })).map((n) => n.id);
+    assert.ok(!left.includes(ghost) && left.includes(alive), left.join(' '));
+    assert.deepEqual(await restarted.endpoints(ghost), []);
+    assert.equal((await restarted.endpoints(alive)).length, 1);
+    // The pool entries of the "dead" daemon were not known to the restarted one: reconciled too.
+    assert.ok(cleaned.some((id) => id.startsWith('pool-')));
+    await manager.teardown(alive);
+    await manager.pool.drain();
+    manager.pool.start();
+  });
+
+  test('20 attach/teardown cycles leak no veth, netns, lease or rule', async () => {
+    await manager.pool.filled();
+    const leases = [leaseDir(`${cniPrefix}bridge`), leaseDir(`${cniPrefix}${userNet}`)];
+    const before = await hostCounts(leases);
+    for (let i = 0; i < 20; i++) {
+      const id = `cyc${i}${tag}`;
+      const onUser = i % 2 === 0;
+      await manager.prepare(id, { ...(onUser ? { network: userNet } : {}), ports: [{ hostPort: 0, containerPort: 80, protocol: i % 4 < 2 ? 'tcp' : 'udp' }] });
+      await manager.teardown(id);
+    }
+    await manager.pool.filled();
+    assert.deepEqual(await hostCounts(leases), before);
+  });
+
+  test('networks are removed with their bridge and leases', async () => {
+    const bridges = [(await manager.inspect(userNet)).Options['com.docker.network.bridge.name']!, (await manager.inspect(internalNet)).Options['com.docker.network.bridge.name']!];
+    await manager.removeNetwork(internalNet);
+    await manager.removeNetwork(userNet);
+    await assert.rejects(manager.inspect(userNet), /no such network/);
+    await assert.rejects(manager.removeNetwork('bridge'), /pre-defined network/);
+    const links = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout;
+    for (const bridge of bridges) assert.ok(!links.includes(`: ${bridge}:`), `${bridge} removed`);
+    await assert.rejects(access(leaseDir(`${cniPrefix}${userNet}`)));
+  });
+
+  test('destroy leaves the host as the tests found it (links, netns, rules, tables, leases)', async () => {
+    await cleanUp();
+    assert.equal(await hostSnapshot(), snapshotBefore);
+  });
+});
