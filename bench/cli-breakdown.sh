@@ -32,6 +32,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 make_bundle "$WORK/bundle" /bin/true
 mkdir -p "$WORK/root-node" "$WORK/root-bun" "$WORK/root-trace" "$WORK/root-runc"
+need python3
 BUN=$(find_bun)
 
 # -- 1. start-up floor and totals -----------------------------------------------------------
@@ -65,6 +66,22 @@ hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$RESU
 		"$RESULTS/cli-startup.json"
 	echo
 } | tee "$RESULTS/cli-breakdown.md"
+
+# Bun vs Node alternating (pair-bench.py), both behind the same two-line sh wrapper
+if [[ -n $BUN ]]; then
+	printf '#!/bin/sh\nexec node %q "$@"\n' "$BUNDLE_JS" >"$WORK/berth-runtime-node"
+	chmod +x "$WORK/berth-runtime-node"
+	mkdir -p "$WORK/root-bun-paired" "$WORK/root-node-paired"
+	python3 "$ANCHORS/pair-bench.py" -n "$RUNS" --warmup 2 \
+		--vs "$LC run $WORK/berth-runtime-node $WORK/root-node-paired $WORK/bundle" \
+		-- "$LC" run "$WORK/berth-runtime-bun" "$WORK/root-bun-paired" "$WORK/bundle" >"$RESULTS/paired-bun.txt" || true
+	{
+		echo "Paired (pair-bench.py, \`run\` under bun = A, under node = B, same sh wrapper, $RUNS pairs; seconds):"
+		echo
+		grep -v '^[AB] =' "$RESULTS/paired-bun.txt" | sed 's/^/    /'
+		echo
+	} | tee -a "$RESULTS/cli-breakdown.md"
+fi
 
 # -- 2. traced phases -------------------------------------------------------------------------
 "$REPO/node_modules/.bin/esbuild" "$BENCH_DIR/cli-trace.ts" --format=esm --platform=node --target=node20 \

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { phases, PHASES, type Trace, type TraceEvent } from './cli-breakdown.ts';
+import { phases, libraryPhases, PHASES, LIBRARY_PHASES, type Trace, type TraceEvent } from './cli-breakdown.ts';
 import { selfTimes, type CpuProfile } from './cpu-profile-top.ts';
 
 function ev(t: number, op: string, arg: string, ms = 0.1): TraceEvent {
@@ -69,4 +69,28 @@ test('selfTimes charges each time delta to the sampled function', () => {
   const into = new Map<string, number>([['create berth-runtime.mjs:10', 1]]);
   selfTimes(profile, into);
   assert.deepEqual(Object.fromEntries(into), { 'create berth-runtime.mjs:10': 161, '(anonymous)': 25 });
+});
+
+test('libraryPhases cuts every create + start cycle of a long-lived process', () => {
+  const cycle = (t0: number, id: string): TraceEvent[] => [
+    ev(t0, 'fsp.readFile', '/b/config.json'),
+    ev(t0 + 1, 'fsp.readFile', '/proc/self/mountinfo'),
+    ev(t0 + 2, 'fsp.mkdir', `/sys/fs/cgroup/cpu/berth/${id}`),
+    ev(t0 + 4, 'fsp.open', `/sys/fs/cgroup/devices/berth/${id}/devices.deny`),
+    ev(t0 + 7, 'fsp.open', `/r/${id}/.state.json.1.1.tmp`),
+    ev(t0 + 8, 'cp.spawn', '/shim', 2),
+    ev(t0 + 10, 'child.spawned', '/shim'),
+    ev(t0 + 12, 'fs.readFileSync', '/proc/9/stat'),
+    ev(t0 + 15, 'fsp.readFile', `/r/${id}/state.json`),
+    ev(t0 + 16, 'handle.close', `/r/${id}/exec.fifo`, 1),
+    ev(t0 + 19, 'fsp.unlink', `/r/${id}/exec.fifo`, 1),
+    ev(t0 + 21, 'fsp.rm', `/r/${id}`),
+  ];
+  const trace: Trace = { node: { loopStart: 0, bootstrapComplete: 0 }, preloadAt: 0, exitAt: 100, events: [...cycle(10, 'a'), ...cycle(40, 'b')] };
+  const rows = libraryPhases(trace);
+  assert.deepEqual(rows, [
+    [1, 1, 2, 3, 1, 2, 2, 3, 2, 3],
+    [1, 1, 2, 3, 1, 2, 2, 3, 2, 3],
+  ]);
+  assert.equal(rows[0]!.length, LIBRARY_PHASES.length);
 });

@@ -5,6 +5,8 @@
  * to know which phase to make faster; a table of medians is steadier than one timeline.
  *
  *   node --import tsx bench/cli-breakdown.ts TRACE.json...
+ *   node --import tsx bench/cli-breakdown.ts --library TRACE.json [SKIP]   (library-start.ts under
+ *        the same preload: the phases of each create + start cycle, the first SKIP left out)
  */
 
 import { readFileSync } from 'node:fs';
@@ -48,18 +50,15 @@ export const PHASES: Phase[] = [
   { name: 'delete: state load, cgroup rmdir, state dir rm', until: (e) => e.op === 'fsp.rm', edge: 'end' },
 ];
 
-/**
- * Phase durations of one trace (one per PHASES entry, then the process exit), or undefined when a
- * marker is missing (another flow than a foreground run).
- */
-export function phases(trace: Trace): number[] | undefined {
+/** Durations from `from` to each marker of `list` in turn, or undefined when one is missing. */
+function cut(events: TraceEvent[], list: Phase[], from: number): number[] | undefined {
   const out: number[] = [];
-  let at = 0;
+  let at = from;
   let index = 0;
-  for (const phase of PHASES) {
+  for (const phase of list) {
     let found: number | undefined;
-    for (; index < trace.events.length; index++) {
-      const e = trace.events[index]!;
+    for (; index < events.length; index++) {
+      const e = events[index]!;
       if (e.t >= at && phase.until(e)) {
         found = phase.edge === 'start' ? e.t : e.t + e.ms;
         index++;
@@ -70,8 +69,45 @@ export function phases(trace: Trace): number[] | undefined {
     out.push(found - at);
     at = found;
   }
-  out.push(trace.exitAt - at);
   return out;
+}
+
+/**
+ * Phase durations of one trace (one per PHASES entry, then the process exit), or undefined when a
+ * marker is missing (another flow than a foreground run).
+ */
+export function phases(trace: Trace): number[] | undefined {
+  const out = cut(trace.events, PHASES, 0);
+  if (!out) return undefined;
+  return [...out, trace.exitAt - out.reduce((a, b) => a + b, 0)];
+}
+
+const isSpecRead = (e: TraceEvent): boolean => e.op === 'fsp.readFile' && e.arg.endsWith('/config.json');
+
+/** One library create() + start(), from its config.json read (bench/library-start.ts's cycle). */
+export const LIBRARY_PHASES: Phase[] = [
+  { name: 'create: spec load + checks, state dir', until: (e) => e.arg === '/proc/self/mountinfo', edge: 'start' },
+  { name: 'create: cgroup layout detection (mountinfo, /proc/self/cgroup, controllers)', until: (e) => e.op === 'fsp.mkdir' && e.arg.startsWith('/sys/fs/cgroup/'), edge: 'start' },
+  { name: 'create: cgroup mkdir per hierarchy, cpuset copy, memory read', until: (e) => /devices\.(allow|deny)$/.test(e.arg), edge: 'start' },
+  { name: 'create: device rules (one open+write+close per rule)', until: (e) => e.arg.includes('/.state.json.'), edge: 'start' },
+  { name: 'create: state save #1, plan compile, shim lookup', until: (e) => e.op === 'cp.spawn', edge: 'start' },
+  { name: 'create: spawn() of the shim', until: (e) => e.op === 'child.spawned', edge: 'start' },
+  { name: 'create: shim exec, plan read, clone3 → `pid`', until: (e) => e.op === 'fs.readFileSync' && /^\/proc\/\d+\/stat$/.test(e.arg), edge: 'start' },
+  { name: 'create: state save #2 (pid) ∥ init set-up until `ready`', until: (e) => e.op === 'fsp.readFile' && e.arg.endsWith('/state.json'), edge: 'start' },
+  { name: 'start: state load, status, exec fifo write', until: (e) => e.op === 'handle.close' && e.arg.endsWith('/exec.fifo'), edge: 'end' },
+  { name: 'start: state save #3 (started), fifo unlink', until: (e) => e.op === 'fsp.unlink' && e.arg.endsWith('/exec.fifo'), edge: 'end' },
+];
+
+/** Phase durations of every create + start cycle in a trace of one long-lived process. */
+export function libraryPhases(trace: Trace): number[][] {
+  const starts = trace.events.map((e, i) => (isSpecRead(e) ? i : -1)).filter((i) => i >= 0);
+  const rows: number[][] = [];
+  starts.forEach((first, k) => {
+    const segment = trace.events.slice(first, starts[k + 1] ?? trace.events.length);
+    const row = cut(segment, LIBRARY_PHASES, segment[0]!.t);
+    if (row) rows.push(row);
+  });
+  return rows;
 }
 
 function quantile(xs: number[], q: number): number {
@@ -82,7 +118,39 @@ function quantile(xs: number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
 }
 
-function main(files: string[]): void {
+function table(title: string, names: string[], rows: number[][]): string[] {
+  const fmt = (x: number): string => x.toFixed(2);
+  return [
+    `| ${title} | median ms | p90 ms |`,
+    '|---|---:|---:|',
+    ...names.map((name, i) => {
+      const xs = rows.map((r) => r[i]!);
+      return `| ${name} | ${fmt(quantile(xs, 0.5))} | ${fmt(quantile(xs, 0.9))} |`;
+    }),
+  ];
+}
+
+/** `--library TRACE`: the phases of the create + start cycles library-start.ts made (skipping `skip` warm-up cycles). */
+function mainLibrary(file: string, skip: number): void {
+  const rows = libraryPhases(JSON.parse(readFileSync(file, 'utf8')) as Trace).slice(skip);
+  if (rows.length === 0) throw invalidArgument(`summarize trace ${file}: no create + start cycle in it`);
+  const lines = table(`phase of a library create() + start() (${rows.length} cycles)`, LIBRARY_PHASES.map((p) => p.name), rows);
+  const sum = (from: number, to: number): number[] => rows.map((r) => r.slice(from, to).reduce((a, b) => a + b, 0));
+  const fmt = (x: number): string => x.toFixed(2);
+  const creates = sum(0, 8);
+  const starts = sum(8, 10);
+  lines.push(`| **create (sum)** | **${fmt(quantile(creates, 0.5))}** | ${fmt(quantile(creates, 0.9))} |`);
+  lines.push(`| **start (sum)** | **${fmt(quantile(starts, 0.5))}** | ${fmt(quantile(starts, 0.9))} |`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function main(args: string[]): void {
+  if (args[0] === '--library') {
+    if (!args[1]) throw invalidArgument('summarize traces: --library needs a trace file');
+    mainLibrary(args[1], Number(args[2] ?? 0));
+    return;
+  }
+  const files = args;
   if (files.length === 0) throw invalidArgument('summarize traces: no trace files given');
   const traces = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Trace);
   const rows = traces.map(phases).filter((r): r is number[] => r !== undefined);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh — shared set-up of the bench scripts (sourced, not run).
 #
 # Every bench script runs the runtimes the way a user would: NODE_EXTRA_CA_CERTS unset (this
@@ -20,8 +21,8 @@ RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 RESULTS=${RESULTS:-/tmp/berth-bench-results}
 ANCHORS=${ANCHORS:-/work/shared/anchors}
-# kept only so cli-breakdown.sh can show what the variable costs
-WORKPLACE_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-}
+# kept (exported, so run-all.sh passes it on) only for cli-breakdown.sh to show what it costs
+export WORKPLACE_NODE_EXTRA_CA_CERTS=${WORKPLACE_NODE_EXTRA_CA_CERTS:-${NODE_EXTRA_CA_CERTS:-}}
 unset NODE_EXTRA_CA_CERTS
 mkdir -p "$RESULTS"
 
@@ -64,6 +65,7 @@ crun_needs_ns() {
 in_crun_ns() {
 	if crun_needs_ns; then
 		: >"$WORK/empty-controllers"
+		# shellcheck disable=SC2016 # $0 and $@ belong to the inner sh
 		unshare --mount --propagation private -- sh -c \
 			'mount --bind "$0" /sys/fs/cgroup/unified/cgroup.controllers && exec "$@"' \
 			"$WORK/empty-controllers" "$@"

@@ -10,19 +10,20 @@
 #
 # Shim layouts (LAYOUTS), the shim's exe is printed with each:
 #   default  BERTH_SHIM unset: what a user gets (the runtime picks the installed read-only copy
-#            /run/berth/shim/berth-shim when it matches the build, else native/build/berth-shim)
+#            /run/berth/shim/berth-shim when it matches the build, else native/build/berth-shim,
+#            i.e. the memfd case: re-run scripts/install-shim.sh after each build)
 #   memfd    BERTH_SHIM=native/build/berth-shim, on a writable filesystem: each shim re-executes
 #            itself from its own sealed memfd (CVE-2019-5736), so its text is private
 #   ro       a copy of the shim on a read-only bind mount under the scratch dir: the installed
 #            layout, for hosts where scripts/install-shim.sh has not run
 #
-#   Usage: bench/monitor-density.sh        Env: N=50  LAYOUTS="default memfd"  SETTLE=3 (seconds)
+#   Usage: bench/monitor-density.sh        Env: N=50  LAYOUTS="default ro memfd"  SETTLE=3 (seconds)
 # Cleans up every container, process, mount and directory it made, also on error or ^C.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need jq awk
 N=${N:-50}
-LAYOUTS=${LAYOUTS:-default memfd}
+LAYOUTS=${LAYOUTS:-default ro memfd}
 SETTLE=${SETTLE:-3}
 CLI_PIDS=()
 RO_MOUNT=
@@ -127,7 +128,8 @@ measure() {
 	for ((i = 0; i < N; i++)); do
 		init=${INIT_PIDS[$i]}
 		mcg=$(awk -F: '$2 == "memory" {print $3}' "/proc/$init/cgroup")
-		printf '%s %s %s %s %s %s %s %s\n' \
+		# rollup prints two numbers: 8 columns in all
+		printf '%s %s %s %s %s %s\n' \
 			"$(rollup "${shims[$i]}")" "$(rollup "$init")" "$(rollup "${CLI_PIDS[$i]}")" \
 			"$(($(cat "/sys/fs/cgroup/memory$mcg/memory.usage_in_bytes") / 1024))" \
 			"$(($(cat "/sys/fs/cgroup/memory$mcg/memory.kmem.usage_in_bytes") / 1024))" \

@@ -8,6 +8,8 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LIB_RUNS=${LIB_RUNS:-50}
+TRACE_DIR=$(mktemp -d /tmp/berth-bench-trace.XXXXXX)
+trap 'rm -rf "$TRACE_DIR"' EXIT
 cd "$REPO"
 {
 	echo "# Berth runtime benchmarks, $(machine_note)"
@@ -22,6 +24,15 @@ for step in runtime-lifecycle library monitor-density cli-breakdown; do
 			node --import tsx bench/library-start.ts --runs "$LIB_RUNS" --mode "$mode"
 			echo
 		done
+		# the same cycles under the cli-trace.ts preload, cut into phases (5 warm-up cycles left out)
+		"$REPO/node_modules/.bin/esbuild" bench/cli-trace.ts --format=esm --platform=node --target=node20 \
+			--outfile="$TRACE_DIR/cli-trace.mjs" --log-level=warning
+		BERTH_TRACE_OUT=$TRACE_DIR/library.json node --import tsx --import "$TRACE_DIR/cli-trace.mjs" \
+			bench/library-start.ts --runs 20 --warmup 5 >/dev/null
+		echo "Phases of the library cycles (mode exit, traced: the preload adds a little to each node:fs call):"
+		echo
+		node --import tsx bench/cli-breakdown.ts --library "$TRACE_DIR/library.json" 5
+		echo
 		;;
 	*) bash "bench/$step.sh" ;;
 	esac >"$RESULTS/$step.out" || die "$step failed (output: $RESULTS/$step.out)"

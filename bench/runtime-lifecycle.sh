@@ -75,7 +75,8 @@ done
 
 # One markdown row per runtime and mode; ratio = this median / runc's median (same mode).
 row() {
-	local mode=$1 rt=$2 base=$RESULTS/lifecycle-$mode-runc.json
+	local mode=$1 rt=$2
+	local base=$RESULTS/lifecycle-$mode-runc.json
 	[[ -f $base ]] || base=$RESULTS/lifecycle-$mode-$rt.json
 	jq -r --slurpfile b "$base" --arg mode "$mode" '
 		def ms: . * 1000 * 10 | round / 10;

@@ -11,6 +11,8 @@ counts() {
   echo "netns $(ip netns list 2>/dev/null | wc -l)"
   echo "veths $(ip -o link show type veth 2>/dev/null | wc -l)"
   echo "states $(find /run/berth /run -maxdepth 1 -name 'berth-test-state-*' 2>/dev/null | wc -l)"
+  echo "leases $(find /var/lib/cni/networks -path '*berth-*' -type f ! -name 'last_reserved_ip*' ! -name lock 2>/dev/null | wc -l)"
+  echo "rules $( (iptables-save 2>/dev/null || true) | grep -c -i berth || true)"
 }
 
 case ${1:-} in

@@ -15,6 +15,9 @@ if ((${#need[@]})); then
   apt-get install -y -q -o DPkg::Lock::Timeout=900 --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# CNI plugins, iptables and friends for the network library.
+bash scripts/network-deps.sh
+
 if [[ ! -d node_modules/.bin || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error

@@ -6,7 +6,8 @@
  * client → monitor: 0 stdin (len 0: close the container's stdin), 4 resize (len 4: rows,
  * cols, u16 BE each). The container never waits for a client: a frame that does not fit
  * in a client's socket buffer at once drops that client (the log file is the durable
- * record), so nothing is buffered per client beyond the kernel's socket buffer.
+ * record), so nothing is buffered per client beyond the kernel's socket buffer, which is
+ * raised to 2 MiB so that a client reading as fast as it can survives output bursts.
  */
 #include "shim.h"
 
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #define MAX_CLIENTS 64
+#define CLIENT_SNDBUF (2 << 20) /* the kernel doubles it for its bookkeeping */
 #define FRAME_STDIN 0
 #define FRAME_EXIT 3
 #define FRAME_RESIZE 4
@@ -85,6 +87,10 @@ static void accept_all(void) {
       close(fd);
       continue;
     }
+    /* slack for bursts, in the kernel's socket buffer (only used while the client lags) */
+    int size = CLIENT_SNDBUF;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size); /* capped by net.core.wmem_max */
     A.c[A.n++] = (struct client){.fd = fd};
   }
 }

@@ -5,8 +5,8 @@
  */
 export { NetworkManager, DEFAULT_NETWORK } from './manager.ts';
 export type { NetworkManagerOptions, CreateNetworkOptions, AttachOptions, Endpoint, Sandbox, NetworkInspect } from './manager.ts';
-export { parsePublish, PortRegistry, probeHostPort } from './ports/ports.ts';
-export type { PortMapping, PortProtocol } from './ports/ports.ts';
+export { dockerPorts, mappingsFromDocker, parsePublish, PortRegistry, probeHostPort } from './ports/ports.ts';
+export type { PortBindings, PortMapping, PortProtocol } from './ports/ports.ts';
 export { createNetns, deleteNetns, listNetns, netnsPath, iprouteName, NETNS_DIR } from './netns/netns.ts';
 export { WarmPool } from './pool/pool.ts';
 export { CniError } from './cni/errors.ts';

@@ -21,7 +21,7 @@ import type { Prefix } from './ipam/cidr.ts';
 import { aliasNetns, createNetns, deleteNetns, listNetns, netnsPath, pruneIprouteLinks } from './netns/netns.ts';
 import type { NetnsOptions } from './netns/netns.ts';
 import { WarmPool } from './pool/pool.ts';
-import { PortRegistry, probeHostPort } from './ports/ports.ts';
+import { PortRegistry, probeHostPort, sameHostPort } from './ports/ports.ts';
 import type { PortMapping } from './ports/ports.ts';
 import { NetworkStore } from './store.ts';
 import type { NetworkRecord } from './store.ts';
@@ -222,11 +222,23 @@ export class NetworkManager {
         ...(this.#options.defaultSubnet === undefined ? {} : { subnet: this.#options.defaultSubnet }),
       }, this.#options.defaultBridge ?? 'berth0');
     }
+    await this.#dropStalePool();
     for (const entry of await this.cache.all()) {
       const ports = entryPorts(entry);
       if (ports.length > 0) this.ports.reserve(entry.containerId, ports);
     }
     if (this.pool.size > 0) this.pool.start();
+  }
+
+  /**
+   * Pool entries a previous process left (never taken: a taken one was renamed to its
+   * container). Pool ids are never container ids, so no list of live containers is needed.
+   */
+  async #dropStalePool(): Promise<void> {
+    const netns = await listNetns(this.#netns);
+    const taken = new Set(netns.flatMap((n) => (n.aliasOf === undefined ? [] : [n.aliasOf])));
+    for (const id of await this.cache.containers()) if (WarmPool.isPoolId(id)) await this.teardown(id);
+    for (const ns of netns) if (WarmPool.isPoolId(ns.id) && ns.aliasOf === undefined && !taken.has(ns.id)) await deleteNetns(ns.id, this.#netns);
   }
 
   /** Stops the pool and gives its namespaces back. Attached containers are left as they are. */
@@ -304,6 +316,20 @@ export class NetworkManager {
     });
   }
 
+  /** docker network prune: user networks with no container attached; returns their names. */
+  pruneNetworks(): Promise<string[]> {
+    return this.#serial(async () => {
+      const inUse = new Set((await this.cache.all()).map((e) => e.network));
+      const removed: string[] = [];
+      for (const { record } of [...this.#networks.values()]) {
+        if (record.name === DEFAULT_NETWORK || inUse.has(record.name)) continue;
+        await this.#destroyNetwork(record);
+        removed.push(record.name);
+      }
+      return removed;
+    });
+  }
+
   async #destroyNetwork(record: NetworkRecord): Promise<void> {
     await this.store.remove(record.name);
     this.#networks.delete(record.name);
@@ -378,7 +404,21 @@ export class NetworkManager {
     if (ports.length === 0) return [];
     if (record.internal) throw invalidArgument(`publish ports on network ${record.name}: an internal network cannot publish ports`);
     const resolved: PortMapping[] = [];
-    for (const mapping of ports) resolved.push({ ...mapping, hostPort: await probeHostPort(mapping) });
+    for (const { hostPortEnd, ...mapping } of ports) {
+      if (hostPortEnd === undefined) {
+        resolved.push({ ...mapping, hostPort: await probeHostPort(mapping) });
+        continue;
+      }
+      // A range: the first port neither the engine nor a host process holds.
+      let chosen: PortMapping | undefined;
+      for (let port = mapping.hostPort; port <= hostPortEnd && chosen === undefined; port++) {
+        const candidate = { ...mapping, hostPort: port };
+        if (this.ports.isHeld(candidate) || resolved.some((r) => sameHostPort(r, candidate))) continue;
+        if (await probeHostPort(candidate).then(() => true, () => false)) chosen = candidate;
+      }
+      if (chosen === undefined) throw conflict(`publish port ${mapping.hostPort}-${hostPortEnd}/${mapping.protocol}: every port of the range is in use`);
+      resolved.push(chosen);
+    }
     this.ports.reserve(containerId, resolved);
     return resolved;
   }
@@ -426,8 +466,24 @@ export class NetworkManager {
 
   /** Pooled namespace → container: a directory rename, a symlink, and portmap only if ports are published. */
   async #adoptPooled(poolId: string, containerId: string, ports: readonly PortMapping[], options: AttachOptions): Promise<Sandbox> {
-    const [moved] = await this.cache.rekey(poolId, containerId);
-    const path = await aliasNetns(poolId, containerId, this.#netns);
+    let moved: CacheEntry | undefined;
+    let path: string;
+    try {
+      [moved] = await this.cache.rekey(poolId, containerId);
+    } catch (err) {
+      // Still under the pool's name: nobody else will ever give it back.
+      await this.teardown(poolId).catch(() => {});
+      throw err;
+    }
+    try {
+      path = await aliasNetns(poolId, containerId, this.#netns);
+    } catch (err) {
+      // The container's teardown finds the mount only through the alias that was not made:
+      // DEL while the namespace still exists, then unmount it under its pool name.
+      await this.teardown(containerId).catch(() => {});
+      await deleteNetns(poolId, this.#netns).catch(() => {});
+      throw err;
+    }
     if (moved === undefined) throw new EngineError('internal', `take pooled network namespace ${poolId}: its attachment is missing`);
     let entry: CacheEntry = moved;
     if (ports.length > 0 || options.name !== undefined || options.aliases !== undefined) {

@@ -25,7 +25,7 @@ export interface PluginTiming {
 export class CniRunner {
   readonly pluginDirs: readonly string[];
   readonly #found = new Map<string, string>();
-  /** Last call's per-plugin timings, for benchmarks and slow-start diagnosis. */
+  /** Per-plugin timings of the last add/del, for benchmarks and slow-start diagnosis (interleaved when calls overlap). */
   timings: PluginTiming[] = [];
 
   constructor(pluginDirs: readonly string[] = DEFAULT_PLUGIN_DIRS) {

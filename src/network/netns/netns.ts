@@ -11,7 +11,7 @@
 
 import { lstat, mkdir, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { errorCode, invalidArgument } from '../../util/errors.ts';
+import { EngineError, errorCode, invalidArgument } from '../../util/errors.ts';
 import { run, runChecked } from '../exec.ts';
 
 export const NETNS_DIR = '/run/berth/netns';
@@ -57,7 +57,12 @@ export async function createNetns(id: string, options: NetnsOptions = {}): Promi
   await mkdir(dir, { recursive: true, mode: 0o711 });
   const path = join(dir, id);
   // unshare bind-mounts onto an existing file; 'wx' makes a second create of the same id fail.
-  await writeFile(path, '', { flag: 'wx', mode: 0o444 });
+  try {
+    await writeFile(path, '', { flag: 'wx', mode: 0o444 });
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') throw new EngineError('already-exists', `create netns ${id}: already exists`, { cause: err });
+    throw err;
+  }
   const result = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
   if (result.code !== 0) {
     // unshare may have mounted before `ip` failed.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { parsePublish, PortRegistry, probeHostPort } from './ports.ts';
+import { dockerPorts, mappingsFromDocker, parsePublish, PortRegistry, probeHostPort } from './ports.ts';
 
 test('parsePublish reads docker -p forms', () => {
   assert.deepEqual(parsePublish('8080:80'), [{ hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]);
@@ -46,4 +46,23 @@ test('probeHostPort sees a host listener and picks a free port for 0', async () 
   assert.ok(free > 0);
   assert.ok((await probeHostPort({ hostIP: '127.0.0.1', hostPort: 0, containerPort: 53, protocol: 'udp' })) > 0);
   await assert.rejects(probeHostPort({ hostIP: '198.51.100.7', hostPort: 0, containerPort: 80, protocol: 'tcp' }), /not an address of this host/);
+});
+
+test('Docker port bindings and -P become mappings; inspect shows them back', () => {
+  const mappings = mappingsFromDocker(
+    { '80/tcp': [{ HostIp: '', HostPort: '8080' }, { HostIp: '127.0.0.1', HostPort: '' }], '53/udp': [{ HostPort: '5300-5310' }] },
+    { '80/tcp': {}, '443/tcp': {} },
+    true,
+  );
+  assert.deepEqual(mappings, [
+    { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+    { hostIP: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' },
+    { hostIP: '', hostPort: 5300, hostPortEnd: 5310, containerPort: 53, protocol: 'udp' },
+    { hostIP: '', hostPort: 0, containerPort: 443, protocol: 'tcp' },
+  ]);
+  assert.throws(() => mappingsFromDocker({ '80/icmp': [] }, undefined, false), /unknown protocol/);
+  assert.deepEqual(dockerPorts([{ hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }], { '80/tcp': {}, '9000': {} }), {
+    '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
+    '9000/tcp': null,
+  });
 });

@@ -17,6 +17,8 @@ export interface PortMapping {
   readonly hostIP?: string;
   /** 0: pick a free port when the container is attached. */
   readonly hostPort: number;
+  /** With hostPort: any free port of hostPort..hostPortEnd will do (Docker's `-p 8000-8010:80`). */
+  readonly hostPortEnd?: number;
   readonly containerPort: number;
   readonly protocol: PortProtocol;
 }
@@ -116,6 +118,11 @@ export class PortRegistry {
     else this.#owners.set(owner, left);
   }
 
+  isHeld(mapping: PortMapping): boolean {
+    for (const held of this.#owners.values()) if (held.some((h) => sameHostPort(h, mapping))) return true;
+    return false;
+  }
+
   held(owner: string): readonly PortMapping[] {
     return this.#owners.get(owner) ?? [];
   }
@@ -155,4 +162,57 @@ export async function probeHostPort(mapping: PortMapping): Promise<number> {
     if (errorCode(err) === 'EACCES') throw conflict(`${what}: permission denied`, err);
     throw err;
   }
+}
+
+/** Docker's HostConfig.PortBindings (`{"80/tcp": [{HostIp, HostPort}]}`). */
+export type PortBindings = Readonly<Record<string, readonly { HostIp?: string; HostPort?: string }[] | null>>;
+
+function parseKey(key: string): { port: number; protocol: PortProtocol } {
+  const [portText = '', proto = 'tcp'] = key.split('/');
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) throw invalidArgument(`parse port binding ${JSON.stringify(key)}: invalid container port`);
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') throw invalidArgument(`parse port binding ${JSON.stringify(key)}: unknown protocol ${proto}`);
+  return { port, protocol: proto };
+}
+
+/**
+ * The mappings a container asks for: its PortBindings, plus every ExposedPorts entry on a free
+ * host port when PublishAllPorts (`-P`) is set and the port has no binding of its own.
+ */
+export function mappingsFromDocker(bindings: PortBindings | undefined, exposed: Readonly<Record<string, unknown>> | undefined, publishAll: boolean): PortMapping[] {
+  const mappings: PortMapping[] = [];
+  for (const [key, list] of Object.entries(bindings ?? {})) {
+    const { port, protocol } = parseKey(key);
+    for (const binding of list ?? [{}]) {
+      const text = binding.HostPort ?? '';
+      let hostPort = 0;
+      let hostPortEnd: number | undefined;
+      if (text !== '') {
+        const [low, high] = parsePort(text, 'host');
+        hostPort = low;
+        if (high !== low) hostPortEnd = high;
+      }
+      mappings.push({ hostIP: binding.HostIp ?? '', hostPort, ...(hostPortEnd === undefined ? {} : { hostPortEnd }), containerPort: port, protocol });
+    }
+  }
+  if (publishAll) {
+    for (const key of Object.keys(exposed ?? {})) {
+      const { port, protocol } = parseKey(key);
+      if (!mappings.some((m) => m.containerPort === port && m.protocol === protocol)) mappings.push({ hostIP: '', hostPort: 0, containerPort: port, protocol });
+    }
+  }
+  return mappings;
+}
+
+/** NetworkSettings.Ports as Docker shows it: published ports with their host side, exposed ones with null. */
+export function dockerPorts(mappings: readonly PortMapping[], exposed?: Readonly<Record<string, unknown>>): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const key of Object.keys(exposed ?? {})) ports[key.includes('/') ? key : `${key}/tcp`] = null;
+  for (const m of mappings) {
+    const key = `${m.containerPort}/${m.protocol}`;
+    const list = ports[key] ?? [];
+    list.push({ HostIp: anyAddress(m.hostIP) ? '0.0.0.0' : m.hostIP!, HostPort: String(m.hostPort) });
+    ports[key] = list;
+  }
+  return ports;
 }

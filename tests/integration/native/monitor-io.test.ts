@@ -82,6 +82,7 @@ function ioPlan(argv: string[], o: IoOptions): Plan {
     step('MOUNT_IN_ROOT', 'proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC, ''),
     step('MOUNT_IN_ROOT', 'tmpfs', '/dev', 'tmpfs', MS_NOSUID, 'mode=755'),
     step('MKNOD_IN_ROOT', '/dev/null', S_IFCHR | 0o666, makedev(1, 3), 0, 0),
+    step('MKNOD_IN_ROOT', '/dev/zero', S_IFCHR | 0o666, makedev(1, 5), 0, 0),
     ...tty,
     step('PIVOT_ROOT', rootfs),
     ...(o.tty ? [step('CONSOLE', 24, 80)] : []),
@@ -266,7 +267,7 @@ describe('berth-shim monitor stdio', { skip: isRoot ? false : 'needs root' }, ()
   test('a client that does not read is dropped; the container never waits and the log has it all', async () => {
     const sock = fresh('attach.sock');
     const log = fresh('log');
-    const bytes = 4_000_000;
+    const bytes = 24_000_000; // well beyond the 4 MiB of socket buffer a client gets
     let stalled: ReturnType<typeof connect> | undefined;
     let fast: Awaited<ReturnType<typeof attachClient>> | undefined;
     const started = Date.now();

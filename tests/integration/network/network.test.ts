@@ -10,12 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { access, mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetworkManager, iprouteName, listNetns, parseCidr, overlaps, hostPrefixes } from '../../../src/network/index.ts';
 import type { Endpoint } from '../../../src/network/index.ts';
 import { CniError, CniRunner } from '../../../src/network/cni/index.ts';
+import type { NetConfList } from '../../../src/network/cni/index.ts';
+import { createNetns, deleteNetns } from '../../../src/network/netns/netns.ts';
 import { run } from '../../../src/network/exec.ts';
 import { hostCounts, hostSnapshot, inNetns, leaseDir, nftTables, removeEmptyNewTables, removeSharedChains, serveInNetns, sharedChainsExist } from './helpers.ts';
 
@@ -48,11 +50,14 @@ describe('network', { skip, concurrency: false }, () => {
   let hadIprouteDir = true;
   let tablesBefore = new Set<string>();
   let snapshotBefore = '';
+  let ipForward = '';
 
   before(async () => {
     hadSharedChains = await sharedChainsExist();
     tablesBefore = await nftTables();
     snapshotBefore = await hostSnapshot();
+    // The bridge plugin turns forwarding on for its gateway (as Docker does); the tests give it back.
+    ipForward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8');
     hadIprouteDir = await access('/run/netns').then(() => true, () => false);
     stateDir = await mkdtemp(join(tmpdir(), 'berth-net-'));
     webRoot = join(stateDir, 'www');
@@ -72,6 +77,7 @@ describe('network', { skip, concurrency: false }, () => {
       await removeEmptyNewTables(tablesBefore);
     }
     if (!hadIprouteDir) await rmdir('/run/netns').catch(() => {});
+    if (ipForward !== '') await writeFile('/proc/sys/net/ipv4/ip_forward', ipForward);
   }
 
   after(cleanUp);
@@ -131,6 +137,33 @@ describe('network', { skip, concurrency: false }, () => {
       await manager.teardown(b);
     }
     assert.deepEqual(await manager.endpoints(a), []);
+  });
+
+  test('parallel prepares get distinct addresses, and connect/disconnect add and remove eth1', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `par${i}${tag}`);
+    const sandboxes = await Promise.all(ids.map((id, i) => manager.prepare(id, i % 2 === 0 ? { network: userNet } : {})));
+    try {
+      const ips = sandboxes.map((s) => s.endpoints[0]!.ipAddress);
+      assert.equal(new Set(ips).size, ids.length, ips.join(' '));
+      const endpoint = await manager.connect(ids[0]!, internalNet, { aliases: ['db'] });
+      assert.equal(endpoint.ifName, 'eth1');
+      const links = (await inNetns(iprouteName(ids[0]!), ['ip', '-o', 'link'])).stdout;
+      assert.match(links, /eth1@/);
+      await assert.rejects(manager.connect(ids[0]!, internalNet), /already connected/);
+      assert.deepEqual((await manager.endpoints(ids[0]!)).map((e) => e.network).sort(), [internalNet, userNet].sort());
+      await manager.disconnect(ids[0]!, internalNet);
+      assert.doesNotMatch((await inNetns(iprouteName(ids[0]!), ['ip', '-o', 'link'])).stdout, /eth1@/);
+      await assert.rejects(manager.disconnect(ids[0]!, internalNet), /not connected/);
+      // A namespace from the warm pool is reached through its alias path.
+      const pooled = sandboxes.findIndex((s) => s.pooled);
+      assert.ok(pooled >= 0, 'one of the default-network prepares came from the pool');
+      const extra = await manager.connect(ids[pooled]!, internalNet);
+      const ping = await inNetns(iprouteName(ids[pooled]!), ['busybox', 'ping', '-c', '1', '-W', '2', sandboxes[pooled]!.endpoints[0]!.gateway]);
+      assert.equal(ping.code, 0);
+      assert.match((await inNetns(iprouteName(ids[pooled]!), ['ip', '-o', '-4', 'addr', 'show', 'eth1'])).stdout, new RegExp(extra.ipAddress.replace(/\./g, '\\.')));
+    } finally {
+      await Promise.all(ids.map((id) => manager.teardown(id)));
+    }
   });
 
   async function assertPublished(endpoint: Endpoint, name: string): Promise<void> {
@@ -202,6 +235,11 @@ describe('network', { skip, concurrency: false }, () => {
       await assert.rejects(manager.prepare(`p3${tag}`, { ports: [{ hostIP: '127.0.0.1', hostPort: held, containerPort: 80, protocol: 'tcp' }] }), /address already in use on the host/);
       assert.deepEqual(await hostCounts([]), before);
       assert.deepEqual(await manager.endpoints(`p2${tag}`), []);
+      // A host-port range skips the port the first container holds.
+      const ranged = await manager.prepare(`p6${tag}`, { network: userNet, ports: [{ hostPort: port, hostPortEnd: port + 20, containerPort: 80, protocol: 'tcp' }] });
+      const got = ranged.endpoints[0]!.ports[0]!.hostPort;
+      assert.ok(got > port && got <= port + 20, `${got} in ${port + 1}..${port + 20}`);
+      await manager.teardown(`p6${tag}`);
       // The same host port over udp is a different port.
       await manager.prepare(`p4${tag}`, { network: userNet, ports: [{ hostPort: port, containerPort: 81, protocol: 'udp' }] });
       await manager.teardown(`p4${tag}`);
@@ -220,7 +258,6 @@ describe('network', { skip, concurrency: false }, () => {
     const before = await hostCounts([]);
     const id = `bad${tag}`;
     const ns = join(netnsDir, id);
-    const { createNetns, deleteNetns } = await import('../../../src/network/netns/netns.ts');
     await createNetns(id, { dir: netnsDir });
     try {
       const list = {
@@ -271,6 +308,15 @@ describe('network', { skip, concurrency: false }, () => {
     const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
     console.log(`# network prepare: fresh namespace + CNI ADD median ${median(fresh).toFixed(1)} ms (${fresh.map((x) => x.toFixed(1)).join(', ')}); warm pool median ${median(pooled).toFixed(1)} ms (${pooled.map((x) => x.toFixed(1)).join(', ')})`);
     assert.ok(median(pooled) < 10, `pooled prepare ${median(pooled)} ms is within the 10 ms budget`);
+    // With -p the pooled path still runs portmap once; teardown is off the start path.
+    await manager.pool.filled();
+    const t2 = performance.now();
+    const withPorts = await manager.prepare(`pp${tag}`, { ports: [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
+    const pooledPorts = performance.now() - t2;
+    assert.equal(withPorts.pooled, true);
+    const t3 = performance.now();
+    await manager.teardown(`pp${tag}`);
+    console.log(`# network prepare: warm pool with one published port ${pooledPorts.toFixed(1)} ms; teardown (CNI DEL + netns) ${(performance.now() - t3).toFixed(1)} ms`);
     await manager.pool.filled();
     assert.equal(manager.pool.readyCount, 2);
     await manager.pool.drain();
@@ -289,18 +335,34 @@ describe('network', { skip, concurrency: false }, () => {
     await manager.prepare(alive);
     // The take above started a refill; a restarted daemon never runs beside the old one's refill.
     await manager.pool.filled();
+    // A crash between ADD and writing its result: only the pending cache entry (written first) remains.
+    const mid = `mid${tag}`;
+    const conflist = JSON.parse(await readFile(join(stateDir, 'networks', `${userNet}.conflist`), 'utf8')) as NetConfList;
+    const midPath = await createNetns(mid, { dir: netnsDir });
+    await manager.cache.put({ kind: 'berth/cni-cache-v1', containerId: mid, cniContainerId: mid, network: userNet, ifName: 'eth0', netns: midPath, config: conflist, endpointId: 'e', created: '' });
+    await manager.runner.add(conflist, { containerId: mid, netns: midPath, ifName: 'eth0' });
+    assert.match((await run('iptables-save', [])).stdout, new RegExp(mid), 'the ADD made its masquerade rules');
     // A second manager over the same state, as a restarted daemon would be (the first one "died").
     const restarted = new NetworkManager({ stateDir, netnsDir, cniPrefix, poolSize: 0 });
     await restarted.init();
     const cleaned = await restarted.reconcile([alive]);
     assert.ok(cleaned.includes(ghost));
+    assert.ok(cleaned.includes(mid));
+    assert.doesNotMatch((await run('iptables-save', [])).stdout, new RegExp(`${mid}|${ghost}`), 'their rules are gone');
+    const leases = await readdir(leaseDir(`${cniPrefix}${userNet}`));
+    for (const lease of leases.filter((n) => /^\d/.test(n))) {
+      assert.doesNotMatch(await readFile(join(leaseDir(`${cniPrefix}${userNet}`), lease), 'utf8'), new RegExp(`${mid}|${ghost}`));
+    }
     assert.ok(!cleaned.includes(alive));
     const left = (await listNetns({ dir: netnsDir })).map((n) => n.id);
     assert.ok(!left.includes(ghost) && left.includes(alive), left.join(' '));
     assert.deepEqual(await restarted.endpoints(ghost), []);
     assert.equal((await restarted.endpoints(alive)).length, 1);
-    // The pool entries of the "dead" daemon were not known to the restarted one: reconciled too.
-    assert.ok(cleaned.some((id) => id.startsWith('pool-')));
+    // The pool entries of the "dead" daemon: init of the restarted one dropped them.
+    assert.deepEqual((await restarted.cache.containers()).filter((id) => id.startsWith('pool-')), []);
+    const now = await listNetns({ dir: netnsDir });
+    const aliased = new Set(now.map((n) => n.aliasOf));
+    assert.deepEqual(now.filter((n) => n.id.startsWith('pool-') && !aliased.has(n.id)).map((n) => n.id), [], 'only the pool mount a live container took remains');
     await manager.teardown(alive);
     await manager.pool.drain();
     manager.pool.start();
@@ -323,6 +385,11 @@ describe('network', { skip, concurrency: false }, () => {
   test('networks are removed with their bridge and leases', async () => {
     const bridges = [(await manager.inspect(userNet)).Options['com.docker.network.bridge.name']!, (await manager.inspect(internalNet)).Options['com.docker.network.bridge.name']!];
     await manager.removeNetwork(internalNet);
+    const keep = `keep${tag}`;
+    await manager.prepare(keep, { network: userNet });
+    const spare = await manager.createNetwork({ name: `spare${tag}` });
+    assert.deepEqual(await manager.pruneNetworks(), [spare.Name], 'prune keeps networks in use and the default one');
+    await manager.teardown(keep);
     await manager.removeNetwork(userNet);
     await assert.rejects(manager.inspect(userNet), /no such network/);
     await assert.rejects(manager.removeNetwork('bridge'), /pre-defined network/);
