@@ -158,7 +158,8 @@ async function main(): Promise<void> {
     if (stop) return;
     const summary = summarize(samples);
     const load = loadavg().map((x) => x.toFixed(2)).join(' ');
-    const header = `${new Date().toISOString()}, load average ${load}, ${cpus().length} CPUs, node ${process.version}`;
+    const ca = process.env['NODE_EXTRA_CA_CERTS'] ? 'set' : 'unset';
+    const header = `${new Date().toISOString()}, load average ${load}, ${cpus().length} CPUs, node ${process.version}, NODE_EXTRA_CA_CERTS ${ca} (costs only at start-up, outside the timings)`;
     if (opts.json) {
       process.stdout.write(JSON.stringify({ when: header, mode: opts.mode, runs: samples.length, args: spec.process?.args, summary, samples }, null, 2) + '\n');
       return;
@@ -192,4 +193,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`library-start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -31,8 +31,15 @@ RO_MOUNT=
 cleanup() {
 	local root id pid i
 	set +e
-	# Killing the init ends the shim's WAIT, and the CLI waiting on it deletes its container.
+	# Killing the init ends the shim's WAIT, and the CLI waiting on it deletes its container. On an
+	# interrupted start some inits are not known yet: the runtime's kill reaches those.
 	for pid in ${INIT_PIDS[@]+"${INIT_PIDS[@]}"}; do kill -KILL "$pid" 2>/dev/null; done
+	for root in "${WORK:-/nonexistent}"/root-*; do
+		[[ -d $root ]] || continue
+		for id in $("$BERTH_RUNTIME" --root "$root" list -q 2>/dev/null); do
+			"$BERTH_RUNTIME" --root "$root" kill "$id" KILL >/dev/null 2>&1
+		done
+	done
 	for ((i = 0; i < 100; i++)); do
 		alive=0
 		for pid in ${CLI_PIDS[@]+"${CLI_PIDS[@]}"}; do kill -0 "$pid" 2>/dev/null && alive=1 && break; done

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Each side of the clone closes what belongs to the other. */
@@ -25,6 +26,18 @@ static void split_descriptors(int child) {
   close_fd(&S.fifo_w);
 }
 
+/*
+ * Whoever started the caller may have left descriptors open without close-on-exec (a shell's
+ * pipe, say); a monitor that kept them would hold them for the container's whole life. Keep
+ * 0-2, the plan socket and the caller's --preserve-fds (fds 4 ...), close the rest.
+ */
+static void close_inherited(const struct plan *plan) {
+  unsigned keep = 0;
+  for (uint32_t i = 0; i < plan->nrecs; i++)
+    if (plan->recs[i].op == OP_PRESERVE_FDS) keep = (unsigned)arg_u64(&plan->recs[i], 0);
+  if (syscall(SYS_close_range, 4 + keep, ~0U, 0) < 0) fail(errno, "close_range", "%u", 4 + keep);
+}
+
 int main(int argc, char **argv, char **envp) {
   struct plan plan;
   int chan[2];
@@ -37,6 +50,7 @@ int main(int argc, char **argv, char **envp) {
   seal_self(argv, envp);
   if (fcntl(S.sock, F_SETFD, FD_CLOEXEC) < 0) fail(errno, "fcntl", "fd 3");
   plan_read(S.sock, &plan);
+  close_inherited(&plan);
 
   for (uint32_t i = 0; i < plan.clone_at; i++) launcher_op(&plan.recs[i]);
   if (plan.clone_at == plan.nrecs) return 0; /* no CLONE: launcher ops only (DEVICE_FILTER on update) */

@@ -96,11 +96,9 @@ static void on_signals(void) {
 static void on_console_peer(void) {
   int master = recv_fd(S.console_peer);
   close_fd(&S.console_peer);
+  if (stdio_active()) stdio_master(master); /* the log and the attach clients get the pty, not our stdio */
   if (master < 0) return;
-  if (stdio_active())
-    stdio_master(master); /* the log and the attach clients get the pty, not our stdio */
-  else
-    start_relay(master);
+  if (!stdio_active()) start_relay(master);
   msg_send("console-ready");
 }
 

@@ -43,6 +43,7 @@ static struct {
   char *pend; /* input the container has not taken yet: pend[off, len) */
   size_t pend_off, pend_len;
   int busy;
+  int awaiting_master; /* CONSOLE_PAIR: input waits for the pty, not for a pipe the pty replaces */
   int attach_at; /* where attach.c's entries start in the poll set */
 } IO = {
     .out_w = -1,
@@ -106,10 +107,13 @@ void stdio_start(void) {
   nonblock(IO.s[0].fd);
   nonblock(IO.s[1].fd);
   if (IO.in >= 0) nonblock(IO.in); /* a container that does not read its stdin must not stall us */
+  IO.awaiting_master = S.console_peer >= 0;
 }
 
-/* With CONSOLE_PAIR the pty master is the container's stdout and stdin. */
+/* With CONSOLE_PAIR the pty master is the container's stdout and stdin (-1: it never came). */
 void stdio_master(int master) {
+  IO.awaiting_master = 0;
+  if (master < 0) return;
   nonblock(master);
   IO.master = IO.s[2].fd = master;
   close_fd(&IO.in);
@@ -181,7 +185,7 @@ static void flush_input(void) {
   IO.pend_off = IO.pend_len = 0;
 }
 
-int stdio_input_blocked(void) { return IO.pend_len > 0; }
+int stdio_input_blocked(void) { return IO.pend_len > 0 || IO.awaiting_master; }
 
 /* Where attach.c reads a client's input to: the pending-input page (free while not blocked). */
 char *stdio_inbuf(size_t *cap) {

@@ -4,7 +4,8 @@
 
 import { main } from '../cli/runtime/main.ts';
 
-const code = await main(process.argv.slice(2));
-// Let stdout drain; a detached monitor or a relayed terminal must not keep us alive.
-process.exitCode = code;
-setImmediate(() => process.exit(code));
+void main(process.argv.slice(2)).then((code) => {
+  // Exit explicitly: a relayed terminal or a detached monitor must not keep this process alive.
+  process.exitCode = code;
+  setImmediate(() => process.exit(code));
+});

@@ -5,8 +5,9 @@
  * reports them (`write memory.limit_in_bytes=1048576: EBUSY`).
  */
 
-import { open, readFile, readdir } from 'node:fs/promises';
-import { constants } from 'node:fs';
+// Synchronous on purpose: cgroupfs calls are in-kernel and take microseconds, while each
+// fs/promises call costs a thread-pool round trip; a container's set-up makes ~90 of them.
+import { closeSync, constants, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, errorCode } from '../util/errors.ts';
 
@@ -39,14 +40,14 @@ export class CgroupWriteError extends EngineError {
  * kernfs refuses read access to write-only files (devices.allow, cgroup.kill) even for root.
  */
 export async function writeCgroupFile(dir: string, file: string, value: string): Promise<void> {
-  let handle;
+  let fd: number | undefined;
   try {
-    handle = await open(join(dir, file), constants.O_WRONLY | constants.O_TRUNC);
-    await handle.write(value);
+    fd = openSync(join(dir, file), constants.O_WRONLY | constants.O_TRUNC);
+    writeSync(fd, value);
   } catch (err) {
     throw new CgroupWriteError(file, value, err);
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -58,7 +59,7 @@ export async function applyWrites(dir: string, writes: readonly CgroupWrite[]): 
 /** The file's content without the trailing newline; undefined when the file does not exist. */
 export async function readCgroupFile(dir: string, file: string): Promise<string | undefined> {
   try {
-    return (await readFile(join(dir, file), 'utf8')).trimEnd();
+    return readFileSync(join(dir, file), 'utf8').trimEnd();
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return undefined;
     throw new EngineError('internal', `read ${join(dir, file)}: ${errorCode(err) ?? String(err)}`, {
@@ -95,7 +96,7 @@ export function parseFlatKeyed(text: string): Record<string, number> {
 /** Names in a cgroup directory; an empty set when it does not exist. */
 export async function listCgroupDir(dir: string): Promise<Set<string>> {
   try {
-    return new Set(await readdir(dir));
+    return new Set(readdirSync(dir));
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return new Set();
     throw err;

@@ -5,7 +5,7 @@
  * Read from /proc/self/mountinfo and /proc/self/cgroup; both texts are injectable for tests.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from '../util/errors.ts';
 
@@ -110,15 +110,13 @@ export function parseLayout(sources: LayoutSources): CgroupLayout {
 
 /** The layout of the host this process runs on. */
 export async function detectLayout(): Promise<CgroupLayout> {
-  const [mountinfo, cgroup] = await Promise.all([
-    readFile('/proc/self/mountinfo', 'utf8'),
-    readFile('/proc/self/cgroup', 'utf8'),
-  ]);
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const cgroup = readFileSync('/proc/self/cgroup', 'utf8');
   const sources: LayoutSources = { mountinfo, cgroup };
   const probe = parseLayout(sources);
   if (probe.v2Root !== undefined) {
     try {
-      sources.v2Controllers = await readFile(join(probe.v2Root, 'cgroup.controllers'), 'utf8');
+      sources.v2Controllers = readFileSync(join(probe.v2Root, 'cgroup.controllers'), 'utf8');
     } catch (err) {
       if (errorCode(err) !== 'ENOENT') throw err;
     }

@@ -8,7 +8,7 @@
  * signalling every member.
  */
 
-import { readdir, rmdir } from 'node:fs/promises';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Resources } from '../oci/runtime-spec.ts';
@@ -80,7 +80,7 @@ export interface ManagerOptions {
 
 async function subdirectories(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+    return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return [];
     throw err;
@@ -109,7 +109,7 @@ export async function collectPids(dir: string): Promise<number[]> {
  */
 export async function removeCgroupTree(dir: string, options: ManagerOptions = {}): Promise<void> {
   for (const child of await subdirectories(dir)) await removeCgroupTree(child, options);
-  const remove = options.removeDir ?? ((path: string) => rmdir(path));
+  const remove = options.removeDir ?? ((path: string) => Promise.resolve(rmdirSync(path)));
   for (let attempt = 0; ; attempt++) {
     try {
       await remove(dir);

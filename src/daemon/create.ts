@@ -5,10 +5,14 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ContainerConfig, ContainerCreateRequest, ContainerCreateResponse, HostConfig } from '../api/index.ts';
 import { EngineError, invalidArgument, notFound } from '../util/errors.ts';
+import { familiar, parseReference } from '../image/reference/index.ts';
 import { initialState, type ContainerRecord } from './container.ts';
 import { generateName, normalizeName } from './names.ts';
+import { STDERR_LOG, STDOUT_LOG } from './paths.ts';
 import { effectiveCapabilities, parseSecurityOpts } from './spec/spec-opts.ts';
 import type { DaemonContext } from './context.ts';
 import type { ImageRunConfig } from './images.ts';
@@ -43,6 +47,15 @@ export function mergeConfig(request: ContainerConfig, image: ImageRunConfig): Co
   return merged;
 }
 
+/** `busybox` → `busybox:latest`, as moby names a missing image; an unparsable ref as given. */
+function familiarRef(ref: string): string {
+  try {
+    return familiar(parseReference(ref));
+  } catch {
+    return ref;
+  }
+}
+
 /** Checks what start would otherwise fail on, so the error comes from create as in Docker. */
 function checkHostConfig(hc: HostConfig): void {
   effectiveCapabilities(hc.CapAdd ?? [], hc.CapDrop ?? [], hc.Privileged ?? false);
@@ -59,10 +72,6 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   const ref = config.Image ?? '';
   if (ref === '') throw invalidArgument('no image specified');
   const containerName = name !== undefined ? normalizeName(name) : generateName((n) => ctx.store.nameTaken(n));
-  if (ctx.store.nameTaken(containerName)) {
-    const holder = ctx.store.get(containerName);
-    throw new EngineError('conflict', `Conflict. The container name "${containerName}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
-  }
   checkHostConfig(hostConfig);
 
   let image: { Id: string; Config: ImageRunConfig };
@@ -71,7 +80,7 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
     image = await ctx.images.inspect(ref);
     chainId = await ctx.images.chainId(ref);
   } catch (err) {
-    if (err instanceof EngineError && err.kind === 'not-found') throw notFound(`No such image: ${ref}`, err);
+    if (err instanceof EngineError && err.kind === 'not-found') throw notFound(`No such image: ${familiarRef(ref)}`, err);
     throw err;
   }
   const merged = mergeConfig(config, image.Config ?? {});
@@ -98,6 +107,8 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   try {
     await ctx.images.snapshotter.prepare(record.SnapshotKey, chainId, { labels: { 'berth.container': id } });
     try {
+      // The output files exist from the start, so an attach made before the first start can hold them open.
+      for (const file of [STDOUT_LOG, STDERR_LOG]) await writeFile(join(container.dir, file), '', { mode: 0o640, flag: 'a' });
       await ctx.store.save(container);
     } catch (err) {
       await ctx.images.snapshotter.remove(record.SnapshotKey).catch(() => {});

@@ -16,7 +16,7 @@ import type { DaemonContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { removeContainer } from './delete.ts';
 import type { ImageService } from './images.ts';
-import { readOutput, type OutputChunk } from './logs.ts';
+import { openOutput, type OutputChunk } from './logs.ts';
 import { reconcile, stopMonitors } from './monitor.ts';
 import { startContainer } from './start.ts';
 import { killContainer, stopContainer } from './stop.ts';
@@ -150,9 +150,9 @@ export class Daemon {
     return this.#get(ref).record.Config.Tty === true;
   }
 
-  logs(ref: string, options: { stdout: boolean; stderr: boolean; follow: boolean; tail?: number; signal: AbortSignal }): AsyncIterable<OutputChunk> {
+  async logs(ref: string, options: { stdout: boolean; stderr: boolean; follow: boolean; tail?: number; signal: AbortSignal }): Promise<AsyncIterable<OutputChunk>> {
     const c = this.#get(ref);
-    return readOutput(c.dir, {
+    return openOutput(c.dir, {
       stdout: options.stdout,
       stderr: options.stderr,
       ...(options.tail !== undefined ? { tail: options.tail } : {}),
@@ -164,7 +164,7 @@ export class Daemon {
   async attach(ref: string, options: { stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; signal: AbortSignal }): Promise<AsyncIterable<OutputChunk>> {
     const c = this.#get(ref);
     // An attach made before start (docker run) streams until the exit of the run that follows.
-    return readOutput(c.dir, {
+    return openOutput(c.dir, {
       stdout: options.stdout,
       stderr: options.stderr,
       fromEnd: !options.logs,

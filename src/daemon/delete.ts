@@ -9,7 +9,7 @@ import { conflict } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { killAndWait } from './stop.ts';
-import { rootfsDir } from './start.ts';
+import { rootfsDir } from './paths.ts';
 
 export async function removeContainer(ctx: DaemonContext, c: Container, options: { force: boolean; auto?: boolean }): Promise<void> {
   await c.exclusive(async () => {

@@ -5,20 +5,25 @@
  * order, timestamps) replaces the two files, and these readers with it.
  */
 
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorCode } from '../util/errors.ts';
-import { STDERR_LOG, STDOUT_LOG } from './start.ts';
+import { STDERR_LOG, STDOUT_LOG } from './paths.ts';
 
 export interface OutputChunk {
   stream: 1 | 2;
   data: Uint8Array;
 }
 
+/**
+ * One output file, read through a descriptor opened once: the reader keeps its data even when
+ * the container is removed (and its directory with it) before the last bytes were read.
+ */
 interface Source {
   path: string;
   stream: 1 | 2;
   offset: number;
+  handle?: FileHandle;
 }
 
 export interface ReadOutputOptions {
@@ -62,47 +67,66 @@ export async function tailOffset(path: string, lines: number): Promise<number> {
   }
 }
 
-async function readNew(source: Source): Promise<Uint8Array | undefined> {
-  let handle;
+async function openSource(source: Source): Promise<void> {
+  if (source.handle) return;
   try {
-    handle = await open(source.path, 'r');
+    source.handle = await open(source.path, 'r');
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const { size: end } = await handle.stat();
-    if (end <= source.offset) return undefined;
-    const buf = Buffer.alloc(end - source.offset);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, source.offset);
-    source.offset += bytesRead;
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
+    if (errorCode(err) !== 'ENOENT') throw err;
   }
 }
 
-export async function* readOutput(dir: string, options: ReadOutputOptions): AsyncGenerator<OutputChunk> {
+async function readNew(source: Source): Promise<Uint8Array | undefined> {
+  await openSource(source);
+  if (!source.handle) return undefined;
+  const { size: end } = await source.handle.stat();
+  if (end <= source.offset) return undefined;
+  const buf = Buffer.alloc(end - source.offset);
+  const { bytesRead } = await source.handle.read(buf, 0, buf.length, source.offset);
+  source.offset += bytesRead;
+  return buf.subarray(0, bytesRead);
+}
+
+/**
+ * Opens the output files and fixes the starting offsets now — before the caller answers its
+ * client, who may start the container next — and returns the reader.
+ */
+export async function openOutput(dir: string, options: ReadOutputOptions): Promise<AsyncGenerator<OutputChunk>> {
   const sources: Source[] = [];
   const wanted: Array<[boolean, string, 1 | 2]> = [
     [options.stdout, STDOUT_LOG, 1],
     [options.stderr, STDERR_LOG, 2],
   ];
-  for (const [on, file, stream] of wanted) {
-    if (!on) continue;
-    const path = join(dir, file);
-    const offset = options.fromEnd ? await size(path) : options.tail !== undefined ? await tailOffset(path, options.tail) : 0;
-    sources.push({ path, stream, offset });
+  try {
+    for (const [on, file, stream] of wanted) {
+      if (!on) continue;
+      const path = join(dir, file);
+      const offset = options.fromEnd ? await size(path) : options.tail !== undefined ? await tailOffset(path, options.tail) : 0;
+      const source: Source = { path, stream, offset };
+      sources.push(source);
+      await openSource(source);
+    }
+  } catch (err) {
+    for (const source of sources) await source.handle?.close();
+    throw err;
   }
+  return readSources(sources, options);
+}
+
+async function* readSources(sources: Source[], options: ReadOutputOptions): AsyncGenerator<OutputChunk> {
   let done = options.until === undefined;
   options.until?.then(() => (done = true), () => (done = true));
-  for (;;) {
-    const finished = done || options.signal?.aborted === true;
-    for (const source of sources) {
-      const data = await readNew(source);
-      if (data) yield { stream: source.stream, data };
+  try {
+    for (;;) {
+      const finished = done || options.signal?.aborted === true;
+      for (const source of sources) {
+        const data = await readNew(source);
+        if (data) yield { stream: source.stream, data };
+      }
+      if (finished) return;
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 50));
     }
-    if (finished) return;
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 50));
+  } finally {
+    for (const source of sources) await source.handle?.close();
   }
 }

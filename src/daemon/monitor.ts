@@ -10,11 +10,13 @@ import { unmount } from '../snapshot/index.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { awaitExitFile, exitFilePath, readExitFile, type ExitFile } from './exit-file.ts';
-import { rootfsDir } from './start.ts';
+import { rootfsDir } from './paths.ts';
 import { removeContainer } from './delete.ts';
 
 /** The shim connection `create` hands back (the runtime does not export its class). */
 type ShimConnection = Awaited<ReturnType<typeof create>>['shim'];
+
+const EXIT_FILE_GRACE_MS = 2000;
 
 const monitors = new WeakMap<DaemonContext, AbortController>();
 
@@ -88,5 +90,8 @@ export async function reconcile(ctx: DaemonContext, c: Container): Promise<void>
     monitorContainer(ctx, c);
     return;
   }
+  // The init is gone; its monitor may still be writing the exit file — give it a moment.
+  const late = await awaitExitFile(exitFilePath(c.dir), { signal: AbortSignal.timeout(EXIT_FILE_GRACE_MS), pollMs: 50 });
+  if (late) return handleExit(ctx, c, late);
   await handleExit(ctx, c, { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, 'container vanished while the daemon was down');
 }

@@ -20,7 +20,9 @@ import { etcFilePaths, writeEtcFiles, type EtcFiles } from './etc-files.ts';
 import { clearExitFile, exitFilePath } from './exit-file.ts';
 import { monitorContainer } from './monitor.ts';
 import { checkExecutable } from './look-path.ts';
+import { removeContainer } from './delete.ts';
 import { resolveUser, type ResolvedUser } from './user.ts';
+import { rootfsDir, STDERR_LOG, STDOUT_LOG } from './paths.ts';
 import {
   buildSpec,
   effectiveCapabilities,
@@ -48,13 +50,6 @@ import {
 import type { DockerSeccompProfile } from '../runtime/security/index.ts';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export const STDOUT_LOG = 'stdout.log';
-export const STDERR_LOG = 'stderr.log';
-
-export function rootfsDir(dir: string): string {
-  return join(dir, 'rootfs');
-}
 
 /** Docker's process environment: PATH, HOSTNAME, (TERM), HOME, then the container's own. */
 export function processEnv(config: ContainerRecord['Config'], hostname: string, home: string): string[] {
@@ -122,13 +117,21 @@ async function ensureMountTargets(rootfs: string): Promise<void> {
 }
 
 export async function startContainer(ctx: DaemonContext, c: Container): Promise<boolean> {
-  return c.exclusive(async () => {
-    if (c.removing) throw conflict(`cannot start container ${c.id}: removal in progress`);
-    if (c.record.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
-    if (c.running) return false;
-    await runContainer(ctx, c);
-    return true;
-  });
+  try {
+    return await c.exclusive(async () => {
+      if (c.removing) throw conflict(`cannot start container ${c.id}: removal in progress`);
+      if (c.record.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
+      if (c.running) return false;
+      await runContainer(ctx, c);
+      return true;
+    });
+  } catch (err) {
+    // `docker run --rm` waits for the removal even when the start fails (moby's start.go does the same).
+    if (c.record.HostConfig.AutoRemove && !c.running) {
+      await removeContainer(ctx, c, { force: true, auto: true }).catch((e: unknown) => ctx.warn(`auto-remove ${c.id}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    throw err;
+  }
 }
 
 async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {

@@ -7,7 +7,7 @@ import type { ContainerInspect, ContainerSummary } from '../api/index.ts';
 import { invalidArgument } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import { etcFilePaths } from './etc-files.ts';
-import { STDOUT_LOG } from './start.ts';
+import { STDOUT_LOG } from './paths.ts';
 import { join } from 'node:path';
 
 /** go-units' HumanDuration, which `docker ps` prints. */

@@ -4,12 +4,12 @@
  * cgroup, fifo or process behind.
  */
 
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { EngineError, invalidArgument, errorCode } from '../util/errors.ts';
-import { atomicWrite } from '../util/atomic-write.ts';
+import { atomicWriteSync } from '../util/atomic-write.ts';
 import { loadSpec, rootfsPath } from './spec/load-spec.ts';
 import { compileInitPlan } from './plan/compile.ts';
 import { ShimConnection, shimError, type ShimStartOptions } from './shim/shim-client.ts';
@@ -103,7 +103,6 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
         pid = message.pid;
         record.pid = pid;
         record.pidStartTime = readProcStat(pid)?.startTime ?? 0;
-        await rt.store.save(record);
       } else if (message.type === 'sync') {
         await runCreateHooks(spec, toState(record, 'created'), pid).then(
           () => shim!.send('ok'),
@@ -116,7 +115,8 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
         break;
       }
     }
-    if (options.pidFile) await atomicWrite(resolve(options.pidFile), String(pid));
+    await rt.store.save(record);
+    if (options.pidFile) atomicWriteSync(resolve(options.pidFile), String(pid), { durable: false });
     return { record, shim };
   } catch (err) {
     if (pid > 0) killQuietly(pid);
@@ -136,7 +136,7 @@ async function runCreateHooks(spec: Spec, state: ReturnType<typeof toState>, pid
 
 async function checkRootfs(rootfs: string): Promise<void> {
   try {
-    if (!(await stat(rootfs)).isDirectory()) throw invalidArgument(`rootfs ${rootfs}: not a directory`);
+    if (!statSync(rootfs).isDirectory()) throw invalidArgument(`rootfs ${rootfs}: not a directory`);
   } catch (err) {
     if (errorCode(err) === 'ENOENT') throw invalidArgument(`rootfs ${rootfs}: no such directory`, err);
     throw err;

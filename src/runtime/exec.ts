@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Process } from '../oci/runtime-spec.ts';
 import { EngineError, failedPrecondition } from '../util/errors.ts';
-import { atomicWrite } from '../util/atomic-write.ts';
+import { atomicWriteSync } from '../util/atomic-write.ts';
 import { checkProcess } from './spec/load-spec.ts';
 import { step, type Plan } from './plan/plan.ts';
 import { processSteps } from './plan/compile.ts';
@@ -80,7 +80,7 @@ export async function exec(rt: Runtime, id: string, options: ExecOptions): Promi
     }
     if (message.type === 'ready') break;
   }
-  if (options.pidFile) await atomicWrite(resolve(options.pidFile), String(pid));
+  if (options.pidFile) atomicWriteSync(resolve(options.pidFile), String(pid), { durable: false });
   if (detach) {
     shim.close();
     return { pid };

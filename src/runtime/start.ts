@@ -3,8 +3,7 @@
  * writing one byte into the exec fifo; poststart hooks follow (their failure only warns).
  */
 
-import { open, unlink } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { failedPrecondition, errorCode } from '../util/errors.ts';
 import { toState } from './state/state-store.ts';
 import { containerStatus } from './status.ts';
@@ -22,21 +21,25 @@ export async function start(rt: Runtime, id: string): Promise<void> {
   await runHooks('startContainer', spec.hooks?.startContainer, toState(record, 'created'), { pid: record.pid, namespaces });
 
   const fifo = rt.store.fifoPath(id);
-  let handle;
+  let fd: number;
   try {
     // Non-blocking: with no reader (the init died) this fails at once with ENXIO instead of hanging.
-    handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (err) {
     if (errorCode(err) === 'ENXIO' || errorCode(err) === 'ENOENT') throw failedPrecondition(`cannot start container ${id}: its init is not waiting any more`, err);
     throw err;
   }
   try {
-    await handle.write(Buffer.from([0]));
+    writeSync(fd, Buffer.from([0]));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   record.started = true;
   await rt.store.save(record);
-  await unlink(fifo).catch(() => {});
+  try {
+    unlinkSync(fifo);
+  } catch {
+    // already gone
+  }
   await runHooksWarn('poststart', spec.hooks?.poststart, toState(record, 'running'), rt.warn);
 }

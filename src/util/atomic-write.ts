@@ -4,6 +4,7 @@
  */
 
 import { open, rename, rm } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 let sequence = 0;
@@ -32,5 +33,36 @@ export async function atomicWrite(path: string, data: string | Uint8Array, optio
     await dir.sync();
   } finally {
     await dir.close();
+  }
+}
+
+/**
+ * The synchronous form, for short-lived CLIs. `durable: false` skips the fsyncs (the rename still
+ * makes the replacement atomic): right for state under /run, which no reboot keeps anyway.
+ */
+export function atomicWriteSync(path: string, data: string | Uint8Array, options: { mode?: number; durable?: boolean } = {}): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++sequence}.tmp`);
+  const fd = openSync(tmp, 'wx', options.mode ?? 0o644);
+  try {
+    writeFileSync(fd, data);
+    if (options.durable !== false) fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  if (options.durable === false) return;
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }

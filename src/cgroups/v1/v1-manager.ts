@@ -5,7 +5,7 @@
  * on this VM), which are then driven with their v2 files, and the core freezer if v1 has none.
  */
 
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../../oci/runtime-spec.ts';
 import { EngineError, failedPrecondition, invalidArgument, notImplemented } from '../../util/errors.ts';
@@ -117,7 +117,7 @@ export class CgroupV1Manager implements CgroupManager {
    * since 5.15 fix it to 1. cpuset does: see inheritCpuset.
    */
   async create(): Promise<void> {
-    for (const dir of this.#uniqueDirs()) await mkdir(dir, { recursive: true });
+    for (const dir of this.#uniqueDirs()) mkdirSync(dir, { recursive: true });
     const cpusetRoot = this.#location.roots.cpuset;
     const cpusetDir = this.#dir('cpuset');
     if (cpusetRoot !== undefined && cpusetDir !== undefined) await inheritCpuset(cpusetRoot, cpusetDir);

@@ -3,7 +3,7 @@
  * every controller; freezing and killing are built into the core (cgroup.freeze, cgroup.kill).
  */
 
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../../oci/runtime-spec.ts';
 import { failedPrecondition, invalidArgument, notImplemented } from '../../util/errors.ts';
@@ -73,7 +73,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async create(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    mkdirSync(this.#dir, { recursive: true });
     await enableControllers(this.#root, this.#dir, 'all');
   }
 

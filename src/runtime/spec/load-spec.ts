@@ -3,7 +3,7 @@
  * it, before anything is created: a malformed config must leave nothing behind.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { invalidArgument, errorCode, notFound } from '../../util/errors.ts';
 import type { Spec, NamespaceType, IdMapping, Process } from '../../oci/runtime-spec.ts';
@@ -14,7 +14,7 @@ export async function loadSpec(bundle: string): Promise<Spec> {
   const path = join(bundle, 'config.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     if (errorCode(err) === 'ENOENT') throw notFound(`read ${path}: no such file`, err);
     throw err;

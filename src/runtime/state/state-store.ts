@@ -5,10 +5,9 @@
  * from the kernel (is the pid alive, and still the same process? is the fifo still there?).
  */
 
-import { mkdir, readFile, rm, readdir, stat, access } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWrite } from '../../util/atomic-write.ts';
+import { atomicWriteSync } from '../../util/atomic-write.ts';
 import { conflict, errorCode, invalidArgument, notFound } from '../../util/errors.ts';
 import type { Spec, State, Status } from '../../oci/runtime-spec.ts';
 import { OCI_VERSION } from '../../oci/runtime-spec.ts';
@@ -60,9 +59,9 @@ export class StateStore {
   /** Claims the id: fails if a container with it exists. */
   async reserve(id: string): Promise<void> {
     checkId(id);
-    await mkdir(this.root, { recursive: true, mode: 0o711 });
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
     try {
-      await mkdir(this.dir(id), { mode: 0o711 });
+      mkdirSync(this.dir(id), { mode: 0o711 });
     } catch (err) {
       if (errorCode(err) === 'EEXIST') throw conflict(`container with id ${id} already exists`, err);
       throw err;
@@ -70,14 +69,16 @@ export class StateStore {
   }
 
   async save(record: ContainerRecord): Promise<void> {
-    await atomicWrite(join(this.dir(record.id), 'state.json'), JSON.stringify(record), { mode: 0o600 });
+    // No fsync: /run does not outlive a reboot, and neither does any container. The rename keeps
+    // each update atomic.
+    atomicWriteSync(join(this.dir(record.id), 'state.json'), JSON.stringify(record), { mode: 0o600, durable: false });
   }
 
   async load(id: string): Promise<ContainerRecord> {
     checkId(id);
     let text: string;
     try {
-      text = await readFile(join(this.dir(id), 'state.json'), 'utf8');
+      text = readFileSync(join(this.dir(id), 'state.json'), 'utf8');
     } catch (err) {
       if (errorCode(err) === 'ENOENT') throw notFound(`container ${id} does not exist`, err);
       throw err;
@@ -86,12 +87,12 @@ export class StateStore {
   }
 
   async remove(id: string): Promise<void> {
-    await rm(this.dir(id), { recursive: true, force: true });
+    rmSync(this.dir(id), { recursive: true, force: true });
   }
 
   async list(): Promise<string[]> {
     try {
-      const entries = await readdir(this.root, { withFileTypes: true });
+      const entries = readdirSync(this.root, { withFileTypes: true });
       return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
     } catch (err) {
       if (errorCode(err) === 'ENOENT') return [];
@@ -100,21 +101,11 @@ export class StateStore {
   }
 
   async hasFifo(id: string): Promise<boolean> {
-    try {
-      await access(this.fifoPath(id));
-      return true;
-    } catch {
-      return false;
-    }
+    return existsSync(this.fifoPath(id));
   }
 
   async exists(id: string): Promise<boolean> {
-    try {
-      await stat(join(this.dir(id), 'state.json'));
-      return true;
-    } catch {
-      return false;
-    }
+    return existsSync(join(this.dir(id), 'state.json'));
   }
 }
 

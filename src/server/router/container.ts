@@ -55,7 +55,7 @@ export interface ContainerBackend {
   remove(ref: string, options: { force: boolean; volumes: boolean }): Promise<void>;
   /** whether the container has a TTY (raw output instead of multiplexed frames) */
   isTty(ref: string): Promise<boolean>;
-  logs(ref: string, options: LogsOptions): AsyncIterable<OutputChunk>;
+  logs(ref: string, options: LogsOptions): Promise<AsyncIterable<OutputChunk>>;
   attach(ref: string, options: AttachOptions): Promise<AsyncIterable<OutputChunk>>;
 }
 
@@ -118,7 +118,7 @@ export function containerRouter(backend: ContainerBackend): Router {
         if (!/^\d+$/.test(tail)) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tail)}`);
         options.tail = Number(tail);
       }
-      const chunks = backend.logs(id, options);
+      const chunks = await backend.logs(id, options);
       reply.begin(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
       await pump(chunks, reply.write.bind(reply), tty);
       reply.end();

@@ -2,7 +2,7 @@
  * Verbs that change a live container or make a bundle: pause, resume, update, exec, spec.
  */
 
-import { readFile, writeFile, access } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pause, resume, update, exec, defaultSpec } from '../../../runtime/index.ts';
 import type { Process, Resources } from '../../../oci/runtime-spec.ts';
@@ -66,7 +66,7 @@ export const updateCommand: Command = {
     const id = requireId(positionals, 'update');
     let patch: Resources = {};
     if (values.resources) {
-      const text = values.resources === '-' ? await readStdin() : await readFile(values.resources as string, 'utf8');
+      const text = values.resources === '-' ? await readStdin() : readFileSync(values.resources as string, 'utf8');
       try {
         patch = JSON.parse(text) as Resources;
       } catch (err) {
@@ -135,7 +135,7 @@ export const execCommand: Command = {
     let proc: Process;
     if (values.process) {
       try {
-        proc = JSON.parse(await readFile(values.process as string, 'utf8')) as Process;
+        proc = JSON.parse(readFileSync(values.process as string, 'utf8')) as Process;
       } catch (err) {
         throw invalidArgument(`parse process ${values.process}: ${(err as Error).message}`, err);
       }
@@ -197,9 +197,8 @@ export const specCommand: Command = {
   async run(args) {
     const { values } = parse(args, specOptions, 'spec');
     const path = join(resolve((values.bundle as string | undefined) ?? '.'), 'config.json');
-    const exists = await access(path).then(() => true, () => false);
-    if (exists) throw conflict(`File ${path} exists. Remove it first`);
-    await writeFile(path, JSON.stringify(defaultSpec({ rootless: values.rootless === true }), null, '\t') + '\n', { mode: 0o644 });
+    if (existsSync(path)) throw conflict(`File ${path} exists. Remove it first`);
+    writeFileSync(path, JSON.stringify(defaultSpec({ rootless: values.rootless === true }), null, '\t') + '\n', { mode: 0o644 });
     return 0;
   },
 };
