@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 
-const entries = ['berth-runtime', 'berth'];
+const entries = ['berth-runtime', 'berth', 'berthd'];
 for (const name of entries) {
   const outfile = `dist/${name}.mjs`;
   await build({

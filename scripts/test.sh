@@ -24,7 +24,7 @@ bash scripts/leak-check.sh snapshot "$leaks"
 # Users' machines don't set it, and it triples Node's start-up in every CLI call the tests make.
 unset NODE_EXTRA_CA_CERTS
 
-mapfile -t unit < <(find src -name '*.test.ts' | sort)
+mapfile -t unit < <(find src bench -name '*.test.ts' | sort)
 mapfile -t integration < <(find tests -name '*.test.ts' | sort)
 status=0
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${unit[@]}" "${integration[@]}" || status=$?

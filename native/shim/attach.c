@@ -35,28 +35,28 @@ struct client {
   uint32_t left; /* payload bytes of the current frame still to read */
 };
 
+static int listen_fd = -1; /* apart: an initialised struct would put the client table in .data */
 static struct {
-  int listen;
   struct sockaddr_un addr;
   struct client c[MAX_CLIENTS];
   int n;
-} A = {.listen = -1};
+} A;
 
 void op_attach_socket(const struct rec *r) {
   const char *path = arg_str(r, 0);
-  if (A.listen >= 0) fail(0, "plan", "ATTACH_SOCKET twice");
+  if (listen_fd >= 0) fail(0, "plan", "ATTACH_SOCKET twice");
   A.addr.sun_family = AF_UNIX;
   if (strlen(path) >= sizeof A.addr.sun_path) fail(ENAMETOOLONG, "bind", "%s", path);
   strcpy(A.addr.sun_path, path);
-  A.listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (A.listen < 0) fail(errno, "socket", "attach socket");
+  listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (listen_fd < 0) fail(errno, "socket", "attach socket");
   /* created 0600 from the start: chmod after bind would leave a window */
   mode_t old = umask(0177);
-  int rc = bind(A.listen, (struct sockaddr *)&A.addr, sizeof A.addr);
+  int rc = bind(listen_fd, (struct sockaddr *)&A.addr, sizeof A.addr);
   int err = errno;
   umask(old);
   if (rc < 0) fail(err, "bind", "%s", path);
-  if (listen(A.listen, 16) < 0) fail(errno, "listen", "%s", path);
+  if (listen(listen_fd, 16) < 0) fail(errno, "listen", "%s", path);
 }
 
 static void drop(int i) {
@@ -72,7 +72,7 @@ static int find(int fd) {
 
 int attach_pollfds(struct pollfd *p, int max) {
   int n = 0;
-  if (A.listen >= 0 && n < max) p[n++] = (struct pollfd){.fd = A.listen, .events = POLLIN};
+  if (listen_fd >= 0 && n < max) p[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
   /* while the container has not taken the last input, read no more (hang-ups still show) */
   short ev = stdio_input_blocked() ? 0 : POLLIN;
   for (int i = 0; i < A.n && n < max; i++) p[n++] = (struct pollfd){.fd = A.c[i].fd, .events = ev};
@@ -81,7 +81,7 @@ int attach_pollfds(struct pollfd *p, int max) {
 
 static void accept_all(void) {
   for (;;) {
-    int fd = accept4(A.listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return; /* EAGAIN, or a client that gave up already */
     if (A.n == MAX_CLIENTS) {
       close(fd);
@@ -144,7 +144,7 @@ static int on_client(int i) {
 void attach_events(const struct pollfd *p, int n) {
   for (int k = 0; k < n; k++) {
     if (!p[k].revents) continue;
-    if (p[k].fd == A.listen) {
+    if (p[k].fd == listen_fd) {
       accept_all();
       continue;
     }
@@ -175,10 +175,10 @@ void attach_broadcast(int stream, const char *data, size_t len) {
 void attach_exit(int code) {
   unsigned char status[4] = {(unsigned char)((unsigned)code >> 24), (unsigned char)((unsigned)code >> 16),
                              (unsigned char)((unsigned)code >> 8), (unsigned char)code};
-  if (A.listen < 0) return;
+  if (listen_fd < 0) return;
   accept_all(); /* clients still in the backlog get the exit frame too */
   send_frame(FRAME_EXIT, (const char *)status, sizeof status);
   while (A.n) drop(A.n - 1);
   unlink(A.addr.sun_path);
-  close_fd(&A.listen);
+  close_fd(&listen_fd);
 }

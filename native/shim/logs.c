@@ -22,55 +22,62 @@
 
 static struct {
   int fd;
-  char *path; /* a page of its own: the plan is released before the monitor idles */
+  int dir;        /* the log's directory: rotation renames within it, wherever it is reached from */
+  char name[256]; /* the log's name in it */
   uint64_t max_size, max_files, size;
   char *out; /* encoded bytes not written yet */
   size_t on;
   int used;
-} LG = {.fd = -1};
+} LG = {.fd = -1, .dir = -1};
 
 static void reopen(int truncate) {
-  LG.fd = open(LG.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0640);
+  LG.fd = openat(LG.dir, LG.name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0640);
   struct stat st;
   LG.size = LG.fd >= 0 && fstat(LG.fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 void op_log_file(const struct rec *r) {
-  size_t len = r->args[0].len; /* with its NUL */
-  if (LG.path) fail(0, "plan", "LOG_FILE twice");
-  if (len < 2 || len > 4000) fail(ENAMETOOLONG, "open", "log file");
-  /* one mapping: the path (page 0) and the output buffer (page 1), which idling gives back */
-  LG.path = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (LG.path == MAP_FAILED) fail(errno, "mmap", "log buffers");
-  memcpy(LG.path, arg_str(r, 0), len);
-  LG.out = LG.path + 4096;
+  char *path = (char *)arg_str(r, 0); /* the plan's own pages: writable, released later */
+  char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  if (LG.out) fail(0, "plan", "LOG_FILE twice");
+  if (!*name || strlen(name) >= sizeof LG.name) fail(ENAMETOOLONG, "open", "%s", path);
+  strcpy(LG.name, name);
+  /* the directory by fd, not the whole path by copy: no page of state for a long path */
+  if (slash) *slash = 0;
+  LG.dir = open(!slash ? "." : slash == path ? "/" : path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (slash) *slash = '/';
+  if (LG.dir < 0) fail(errno, "open", "directory of %s", path);
+  /* a mapping of its own, so that idling can give the page back */
+  LG.out = mmap(NULL, OUT_CAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (LG.out == MAP_FAILED) fail(errno, "mmap", "log buffer");
   LG.max_size = arg_u64(r, 1);
   LG.max_files = arg_u64(r, 2) ? arg_u64(r, 2) : 1;
   if (LG.max_files > 1000) fail(EINVAL, "log", "%llu files", (unsigned long long)LG.max_files);
   reopen(0);
-  if (LG.fd < 0) fail(errno, "open", "%s", LG.path);
+  if (LG.fd < 0) fail(errno, "open", "%s", path);
 }
 
-int log_active(void) { return LG.path != NULL; }
+int log_active(void) { return LG.out != NULL; }
 
 /*
  * docker's rotation: path.N-1 → path.N … path → path.1 and a new path, so at most
  * max_files files exist; with one file it is truncated instead.
  */
 static void rotate(void) {
-  char from[4096 + 16], to[4096 + 16];
+  char from[sizeof LG.name + 24], to[sizeof LG.name + 24];
   close_fd(&LG.fd);
   if (LG.max_files <= 1) {
     reopen(1);
     return;
   }
   for (uint64_t i = LG.max_files - 1; i > 1; i--) {
-    snprintf(from, sizeof from, "%s.%llu", LG.path, (unsigned long long)(i - 1));
-    snprintf(to, sizeof to, "%s.%llu", LG.path, (unsigned long long)i);
-    rename(from, to); /* ENOENT until there are that many */
+    snprintf(from, sizeof from, "%s.%llu", LG.name, (unsigned long long)(i - 1));
+    snprintf(to, sizeof to, "%s.%llu", LG.name, (unsigned long long)i);
+    renameat(LG.dir, from, LG.dir, to); /* ENOENT until there are that many */
   }
-  snprintf(to, sizeof to, "%s.1", LG.path);
-  rename(LG.path, to);
+  snprintf(to, sizeof to, "%s.1", LG.name);
+  renameat(LG.dir, LG.name, LG.dir, to);
   reopen(1);
 }
 

@@ -260,7 +260,7 @@ void stdio_drain(void) {
   if (!IO.active) return;
   for (int i = 0; i < 3; i++) {
     if (IO.s[i].fd < 0) continue;
-    for (int k = 0; k < 65536 && IO.s[i].fd >= 0; k++)
+    for (int k = 0; k < 1024 && IO.s[i].fd >= 0; k++) /* a pipe holds 64 KiB (1 MiB at most) */
       if (pump(&IO.s[i]) < 0) break;
     if (IO.s[i].fd >= 0) stream_end(&IO.s[i]);
   }

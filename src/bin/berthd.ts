@@ -52,8 +52,10 @@ async function main(argv: string[]): Promise<number> {
   const path = socketPath(values.host ?? DEFAULT_HOST);
   const root = values['data-root'] ?? DEFAULT_DATA_ROOT;
   const insecureRegistries = values['insecure-registry'] ?? [];
-  const images = await ImageStore.open({ root, insecureRegistries });
-  const daemon = await Daemon.open({
+  // The image store asks the daemon, created after it, whether containers still use an image.
+  let daemon: Daemon | undefined;
+  const images = await ImageStore.open({ root, insecureRegistries, isInUse: (id) => daemon?.usesImage(id) ?? true });
+  daemon = await Daemon.open({
     root,
     runtimeRoot: values['exec-root'] ?? DEFAULT_RUNTIME_ROOT,
     images,
@@ -65,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
   if (gid !== undefined && !Number.isInteger(gid)) throw new EngineError('invalid-argument', `invalid --group ${values.group}: a numeric gid is expected`);
   await server.listen(path, { mode: 0o660, ...(gid !== undefined ? { gid } : {}) });
   process.stderr.write(`berthd: API listening on ${path}\n`);
+  // A daemon outlives one bad request: a stray rejection is reported, never fatal.
+  process.on('unhandledRejection', (reason) => process.stderr.write(`berthd: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`));
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

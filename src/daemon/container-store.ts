@@ -72,6 +72,26 @@ export class ContainerStore {
     return container;
   }
 
+  /** Moves the container to a new name, with the same conflict rule as create. */
+  async rename(container: Container, name: string): Promise<void> {
+    const holder = this.#byName.get(name);
+    if (holder !== undefined) {
+      throw conflict(`Conflict. The container name "${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    const old = container.record.Name;
+    this.#byName.delete(old);
+    this.#byName.set(name, container.id);
+    container.record.Name = name;
+    try {
+      await this.save(container);
+    } catch (err) {
+      this.#byName.delete(name);
+      this.#byName.set(old, container.id);
+      container.record.Name = old;
+      throw err;
+    }
+  }
+
   async save(container: Container): Promise<void> {
     await atomicWrite(join(container.dir, RECORD_FILE), JSON.stringify(container.record), { mode: 0o600 });
   }

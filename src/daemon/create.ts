@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerCreateRequest, ContainerCreateResponse, HostConfig } from '../api/index.ts';
-import { EngineError, invalidArgument, notFound } from '../util/errors.ts';
+import { EngineError, invalidArgument, notFound, notImplemented } from '../util/errors.ts';
 import { familiar, parseReference } from '../image/reference/index.ts';
 import { initialState, type ContainerRecord } from './container.ts';
 import { generateName, normalizeName } from './names.ts';
@@ -62,6 +62,8 @@ function checkHostConfig(hc: HostConfig): void {
   parseSecurityOpts(hc.SecurityOpt ?? []);
   const mode = hc.NetworkMode ?? '';
   if (!['', 'default', 'none', 'bridge'].includes(mode)) throw invalidArgument(`network ${mode} not found`);
+  // Every container gets `none` networking until the network service is wired in: refuse what would silently not work.
+  if (Object.keys(hc.PortBindings ?? {}).length > 0 || hc.PublishAllPorts) throw notImplemented('publishing ports is not supported yet: containers run with --network none');
   if (hc.Memory && hc.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
   const policy = hc.RestartPolicy?.Name ?? '';
   if (hc.AutoRemove && policy !== '' && policy !== 'no') throw invalidArgument("can't create 'AutoRemove' container with restart policy");

@@ -19,6 +19,8 @@ import type { ImageService } from './images.ts';
 import { openOutput, type OutputChunk } from './logs.ts';
 import { reconcile, stopMonitors } from './monitor.ts';
 import { startContainer } from './start.ts';
+import { pauseContainer, unpauseContainer } from './pause.ts';
+import { renameContainer, restartContainer } from './restart.ts';
 import { killContainer, stopContainer } from './stop.ts';
 import { systemInfo, versionInfo } from './system-info.ts';
 import { inspectView, listView } from './views.ts';
@@ -140,6 +142,27 @@ export class Daemon {
 
   stop(ref: string, options: { signal?: string; timeout?: number }): Promise<boolean> {
     return stopContainer(this.#ctx, this.#get(ref), options);
+  }
+
+  async pause(ref: string): Promise<void> {
+    await pauseContainer(this.#ctx, this.#get(ref));
+  }
+
+  async unpause(ref: string): Promise<void> {
+    await unpauseContainer(this.#ctx, this.#get(ref));
+  }
+
+  async restart(ref: string, options: { signal?: string; timeout?: number }): Promise<void> {
+    await restartContainer(this.#ctx, this.#get(ref), options);
+  }
+
+  async rename(ref: string, name: string): Promise<void> {
+    await renameContainer(this.#ctx, this.#get(ref), name);
+  }
+
+  /** Whether any container was created from the image (the image store must not delete it). */
+  usesImage(imageId: string): boolean {
+    return this.#ctx.store.all().some((c) => c.record.Image === imageId);
   }
 
   remove(ref: string, options: { force: boolean; volumes: boolean }): Promise<void> {

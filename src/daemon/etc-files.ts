@@ -5,9 +5,8 @@
  * answer from inside the container's own network namespace.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite } from '../util/atomic-write.ts';
 
 export interface EtcFiles {
   hostname: string;
@@ -39,11 +38,18 @@ export function containerResolvConf(host: string): string {
   return `${lines.filter((l, i, all) => l !== '' || i < all.length - 1).join('\n')}\n`;
 }
 
+/**
+ * Written in place, without fsync: they are derived data, rewritten before every start, so a
+ * crash can tear nothing that the next start would not replace (and fsync would cost more than
+ * the rest of the start together).
+ */
 export async function writeEtcFiles(dir: string, hostname: string): Promise<EtcFiles> {
   const paths = etcFilePaths(dir);
   const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  await atomicWrite(paths.hostname, `${hostname}\n`);
-  await atomicWrite(paths.hosts, hostsFile(hostname));
-  await atomicWrite(paths.resolvConf, containerResolvConf(host));
+  await Promise.all([
+    writeFile(paths.hostname, `${hostname}\n`, { mode: 0o644 }),
+    writeFile(paths.hosts, hostsFile(hostname), { mode: 0o644 }),
+    writeFile(paths.resolvConf, containerResolvConf(host), { mode: 0o644 }),
+  ]);
   return paths;
 }

@@ -39,6 +39,9 @@ export interface ReadOutputOptions {
   pollMs?: number;
 }
 
+/** Large logs go out in pieces, each sent before the next is read. */
+const READ_CHUNK = 256 * 1024;
+
 async function size(path: string): Promise<number> {
   try {
     return (await stat(path)).size;
@@ -48,18 +51,27 @@ async function size(path: string): Promise<number> {
   }
 }
 
-/** The byte offset where the last `lines` lines of the file begin. */
+/** The byte offset where the last `lines` lines of the file begin, found reading backwards. */
 export async function tailOffset(path: string, lines: number): Promise<number> {
   const total = await size(path);
   if (total === 0) return 0;
   if (lines === 0) return total;
   const handle = await open(path, 'r');
   try {
-    const buf = Buffer.alloc(total);
-    await handle.read(buf, 0, total, 0);
-    let at = buf[total - 1] === 0x0a ? total - 1 : total;
-    for (let seen = 0; at > 0; at--) {
-      if (buf[at - 1] === 0x0a && ++seen === lines) return at;
+    const buf = Buffer.alloc(64 * 1024);
+    let seen = 0;
+    // a final newline ends the last line; it does not start another
+    let end = total;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, total - 1);
+    if (last[0] === 0x0a) end = total - 1;
+    while (end > 0) {
+      const start = Math.max(0, end - buf.length);
+      const { bytesRead } = await handle.read(buf, 0, end - start, start);
+      for (let i = bytesRead - 1; i >= 0; i--) {
+        if (buf[i] === 0x0a && ++seen === lines) return start + i + 1;
+      }
+      end = start;
     }
     return 0;
   } finally {
@@ -81,7 +93,7 @@ async function readNew(source: Source): Promise<Uint8Array | undefined> {
   if (!source.handle) return undefined;
   const { size: end } = await source.handle.stat();
   if (end <= source.offset) return undefined;
-  const buf = Buffer.alloc(end - source.offset);
+  const buf = Buffer.alloc(Math.min(end - source.offset, READ_CHUNK));
   const { bytesRead } = await source.handle.read(buf, 0, buf.length, source.offset);
   source.offset += bytesRead;
   return buf.subarray(0, bytesRead);
@@ -119,10 +131,15 @@ async function* readSources(sources: Source[], options: ReadOutputOptions): Asyn
   try {
     for (;;) {
       const finished = done || options.signal?.aborted === true;
+      let more = false;
       for (const source of sources) {
         const data = await readNew(source);
-        if (data) yield { stream: source.stream, data };
+        if (data) {
+          more = true;
+          yield { stream: source.stream, data };
+        }
       }
+      if (more) continue;
       if (finished) return;
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 50));
     }

@@ -7,12 +7,11 @@
  */
 
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { create, deleteContainer, start } from '../runtime/index.ts';
 import { mountAll, unmount } from '../snapshot/index.ts';
-import { atomicWrite } from '../util/atomic-write.ts';
 import { EngineError, conflict, errorCode } from '../util/errors.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { DaemonContext } from './context.ts';
@@ -150,7 +149,8 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     const user = await resolveUser(rootfs, record.Config.User, record.HostConfig.GroupAdd ?? []);
     const spec: Spec = buildSpec(containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile));
     await checkExecutable(rootfs, record.Path, spec.process!.env ?? [], spec.process!.cwd);
-    await atomicWrite(join(c.dir, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
+    // the bundle is rebuilt at every start: no need to make it durable
+    await writeFile(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
     const exitFile = exitFilePath(c.dir);
     await clearExitFile(exitFile);

@@ -8,6 +8,7 @@ import { kill, parseSignal } from '../runtime/index.ts';
 import { conflict } from '../util/errors.ts';
 import type { Container, ExitStatus } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { thaw } from './pause.ts';
 
 const DEFAULT_STOP_TIMEOUT = 10;
 
@@ -15,6 +16,8 @@ export async function killContainer(ctx: DaemonContext, c: Container, signal: st
   const number = parseSignal(signal ?? 'KILL');
   if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
   await kill(ctx.runtime, c.id, number);
+  // a frozen init only dies once thawed; other signals wait for the unpause, as in Docker
+  if (number === 9) await thaw(ctx, c);
 }
 
 /** Waits for the exit, or `undefined` after `seconds` (negative: forever). */
@@ -41,6 +44,7 @@ export async function killAndWait(ctx: DaemonContext, c: Container, signal: numb
   const exit = c.nextExit();
   if (!c.running) return;
   await sendQuietly(ctx, c, signal);
+  await thaw(ctx, c);
   if (signal !== 9 && (await exitWithin(exit, timeout)) !== undefined) return;
   if (!c.running) return;
   await sendQuietly(ctx, c, 9);

@@ -133,6 +133,9 @@ class ResponseReply implements Reply {
   write(chunk: string | Uint8Array): boolean {
     return this.#res.destroyed ? false : this.#res.write(chunk);
   }
+  drained(): Promise<void> {
+    return drained(this.#res);
+  }
   end(chunk?: string | Uint8Array): void {
     if (this.#res.destroyed) return;
     if (!this.#res.headersSent) this.#res.writeHead(200, versionHeaders());
@@ -177,6 +180,9 @@ class SocketReply implements Reply {
   write(chunk: string | Uint8Array): boolean {
     return this.#socket.destroyed ? false : this.#socket.write(chunk);
   }
+  drained(): Promise<void> {
+    return drained(this.#socket);
+  }
   end(chunk?: string | Uint8Array): void {
     if (this.#socket.destroyed) return;
     if (!this.#sent) this.status(200);
@@ -187,6 +193,19 @@ class SocketReply implements Reply {
     this.#head(101, 'UPGRADED', { 'Content-Type': mediaType, Connection: 'Upgrade', Upgrade: 'tcp' });
     this.#raw = true;
   }
+}
+
+function drained(stream: Duplex | ServerResponse): Promise<void> {
+  if (stream.destroyed || !stream.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 function reasonPhrase(status: number): string {

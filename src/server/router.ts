@@ -32,6 +32,8 @@ export interface Reply {
   /** headers now, body later (long polls: the client learns that its wait is registered) */
   begin(status: number, headers: Record<string, string>): void;
   write(chunk: string | Uint8Array): boolean;
+  /** resolves when the client has taken what was written (or is gone): streams wait on it */
+  drained(): Promise<void>;
   end(chunk?: string | Uint8Array): void;
   hijack(mediaType: string): void;
 }

@@ -6,7 +6,7 @@
 
 import type { ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, WaitCondition, WaitResponse } from '../../api/index.ts';
 import { invalidArgument } from '../../util/errors.ts';
-import { Router } from '../router.ts';
+import { Router, type Reply } from '../router.ts';
 import { boolParam, filtersParam, intParam, readJson } from '../request.ts';
 import { frame, MULTIPLEXED_STREAM, RAW_STREAM, type StreamType } from '../stdcopy.ts';
 
@@ -53,6 +53,10 @@ export interface ContainerBackend {
   /** false when the container was not running (304) */
   stop(ref: string, options: { signal?: string; timeout?: number }): Promise<boolean>;
   remove(ref: string, options: { force: boolean; volumes: boolean }): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  restart(ref: string, options: { signal?: string; timeout?: number }): Promise<void>;
+  rename(ref: string, name: string): Promise<void>;
   /** whether the container has a TTY (raw output instead of multiplexed frames) */
   isTty(ref: string): Promise<boolean>;
   logs(ref: string, options: LogsOptions): Promise<AsyncIterable<OutputChunk>>;
@@ -95,12 +99,23 @@ export function containerRouter(backend: ContainerBackend): Router {
       reply.status(204);
     })
     .add('POST', '/containers/{id}/stop', async ({ params, query, reply }) => {
-      const options: { signal?: string; timeout?: number } = {};
-      const timeout = intParam(query, 't');
-      if (timeout !== undefined) options.timeout = timeout;
-      const signal = query.get('signal');
-      if (signal) options.signal = signal;
-      reply.status((await backend.stop(params['id']!, options)) ? 204 : 304);
+      reply.status((await backend.stop(params['id']!, stopOptions(query))) ? 204 : 304);
+    })
+    .add('POST', '/containers/{id}/pause', async ({ params, reply }) => {
+      await backend.pause(params['id']!);
+      reply.status(204);
+    })
+    .add('POST', '/containers/{id}/unpause', async ({ params, reply }) => {
+      await backend.unpause(params['id']!);
+      reply.status(204);
+    })
+    .add('POST', '/containers/{id}/restart', async ({ params, query, reply }) => {
+      await backend.restart(params['id']!, stopOptions(query));
+      reply.status(204);
+    })
+    .add('POST', '/containers/{id}/rename', async ({ params, query, reply }) => {
+      await backend.rename(params['id']!, query.get('name') ?? '');
+      reply.status(204);
     })
     .add('DELETE', '/containers/{id}', async ({ params, query, reply }) => {
       await backend.remove(params['id']!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });
@@ -120,7 +135,7 @@ export function containerRouter(backend: ContainerBackend): Router {
       }
       const chunks = await backend.logs(id, options);
       reply.begin(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
-      await pump(chunks, reply.write.bind(reply), tty);
+      await pump(chunks, reply, tty);
       reply.end();
     })
     .add('POST', '/containers/{id}/attach', async ({ params, query, reply, signal }) => {
@@ -137,14 +152,24 @@ export function containerRouter(backend: ContainerBackend): Router {
         signal,
       });
       reply.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
-      await pump(chunks, reply.write.bind(reply), tty);
+      await pump(chunks, reply, tty);
       reply.end();
     });
 }
 
-async function pump(chunks: AsyncIterable<OutputChunk>, write: (chunk: Uint8Array) => boolean, raw: boolean): Promise<void> {
+function stopOptions(query: URLSearchParams): { signal?: string; timeout?: number } {
+  const options: { signal?: string; timeout?: number } = {};
+  const timeout = intParam(query, 't');
+  if (timeout !== undefined) options.timeout = timeout;
+  const signal = query.get('signal');
+  if (signal) options.signal = signal;
+  return options;
+}
+
+/** Copies output to the client at the client's pace: a slow reader never makes us buffer a whole log. */
+async function pump(chunks: AsyncIterable<OutputChunk>, reply: Reply, raw: boolean): Promise<void> {
   for await (const chunk of chunks) {
     if (chunk.data.length === 0) continue;
-    write(raw ? chunk.data : frame(chunk.stream as StreamType, chunk.data));
+    if (!reply.write(raw ? chunk.data : frame(chunk.stream as StreamType, chunk.data))) await reply.drained();
   }
 }

@@ -194,6 +194,42 @@ describe('docker CLI against berthd', () => {
     assert.ok(!(await ids()).includes(id));
   });
 
+  it('pause, unpause, restart and rename', async () => {
+    const id = (await d.docker('run', '-d', '--name', 'napper', 'busybox', 'sleep', '30')).stdout.trim();
+    created.add(id);
+    const pid = (await inspect(id)).State.Pid as number;
+    assert.equal((await d.docker('pause', 'napper')).code, 0);
+    let info = await inspect(id);
+    assert.equal(info.State.Status, 'paused');
+    assert.equal(info.State.Paused, true);
+    const v1 = `/sys/fs/cgroup/freezer/berth/${id}/freezer.state`;
+    if (existsSync(v1)) assert.equal(readFileSync(v1, 'utf8').trim(), 'FROZEN');
+    else assert.equal(readFileSync(`/sys/fs/cgroup/berth/${id}/cgroup.freeze`, 'utf8').trim(), '1');
+    assert.match((await d.docker('ps', '--format', '{{.Status}}', '--filter', 'name=napper')).stdout, /^Up .* \(Paused\)$/m);
+    const again = await d.docker('pause', 'napper');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, new RegExp(`Container ${id} is already paused`));
+    assert.equal((await d.docker('unpause', 'napper')).code, 0);
+    assert.equal((await inspect(id)).State.Status, 'running');
+
+    assert.equal((await d.docker('rename', 'napper', 'sleeper2')).code, 0);
+    assert.equal((await inspect('sleeper2')).Id, id);
+    assert.equal((await d.docker('inspect', 'napper')).code, 1);
+
+    const restart = await d.docker('restart', '-t', '0', 'sleeper2');
+    assert.equal(restart.code, 0, restart.stderr);
+    info = await inspect(id);
+    assert.equal(info.State.Running, true);
+    assert.notEqual(info.State.Pid, pid);
+    assert.ok(!existsSync(`/proc/${pid}`));
+
+    // rm -f of a paused container thaws it to kill it
+    assert.equal((await d.docker('pause', id)).code, 0);
+    const rm = await d.docker('rm', '-f', id);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(leftoverCgroups(id), []);
+  });
+
   it('rm of a running container needs -f', async () => {
     const id = (await d.docker('run', '-d', 'busybox', 'sleep', '30')).stdout.trim();
     created.add(id);

@@ -242,6 +242,22 @@ describe('berth-shim monitor stdio', { skip: isRoot ? false : 'needs root' }, ()
     assert.equal(Buffer.concat(attached!.out).toString(), `hello through the monitor\n${'z'.repeat(200_000)}`);
   });
 
+  test('input for a stdin the container closed is dropped without harm to the monitor (EPIPE, no SIGPIPE)', async () => {
+    const sock = fresh('attach.sock');
+    let attached: Awaited<ReturnType<typeof attachClient>> | undefined;
+    const script = 'read first; exec 0<&-; echo "read $first"; sleep 0.5; echo survived';
+    const result = await run(ioPlan(['/bin/sh', '-c', script], { stdin: true, attach: sock }), async (m) => {
+      if (m.type !== 'pid') return;
+      attached = await attachClient(sock);
+      attached.client.write(Buffer.from('one\n'));
+      await waitFor(() => Buffer.concat(attached!.out).toString().includes('read one'), 'the first line read');
+      attached.client.write(Buffer.alloc(300_000, 'x')); // nobody reads: the pipe's reader is gone
+    });
+    assert.equal(result.code, 0);
+    assert.deepEqual(await attached!.client.ended, { exitCode: 0 });
+    assert.equal(Buffer.concat(attached!.out).toString(), 'read one\nsurvived\n');
+  });
+
   test('with CONSOLE_PAIR the pty is the stream: input, resize and output through the socket', async () => {
     const sock = fresh('attach.sock');
     const log = fresh('log');
@@ -293,37 +309,66 @@ describe('berth-shim monitor stdio', { skip: isRoot ? false : 'needs root' }, ()
     assert.equal(logged.length, bytes + 1);
   });
 
-  test('the monitor outlives the process that spawned it and the daemon: it still logs and writes the exit file', async () => {
-    const intermediate = join(tmp, 'spawn-and-exit.sh');
-    writeFileSync(intermediate, '#!/bin/sh\n"$BERTH_TEST_SHIM" &\nexit 0\n', { mode: 0o755 });
+  test('after a second without output the monitor gives its buffer pages back', async () => {
     const log = fresh('log');
-    const exitFile = fresh('exit.json');
-    const plan = ioPlan(['/bin/sh', '-c', 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done; exit 4'], { log: { path: log }, exitFile });
-    const conn = await ShimConnection.start(plan, {
-      shimPath: intermediate,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BERTH_TEST_SHIM: shimPath() },
+    const anonymous = (pid: number): number => Number(/^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+    let busy = 0;
+    let idle = 0;
+    const script = 'head -c 40000 /dev/zero | tr "\\0" y; echo; sleep 2.5';
+    const result = await run(ioPlan(['/bin/sh', '-c', script], { log: { path: log } }), async (m) => {
+      if (m.type !== 'pid') return;
+      const monitor = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${m.pid}/status`, 'utf8'))![1]);
+      await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('\\n"'), 'the logged line');
+      busy = anonymous(monitor);
+      await new Promise((r) => setTimeout(r, 1600));
+      idle = anonymous(monitor);
     });
-    let pid = 0;
-    try {
-      assert.deepEqual(await conn.exited, { code: 0, signal: null }, 'the intermediate is gone');
-      const first = await conn.next();
-      assert.ok(first?.type === 'pid');
-      pid = first.pid;
-    } finally {
-      // the daemon dies too: its end of fd 3 and the shim's stdout/stderr pipes close
-      conn.child.stdout?.destroy();
-      conn.child.stderr?.destroy();
-      conn.close();
-    }
-    const monitor = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-    assert.notEqual(monitor, process.pid);
-    await waitFor(() => existsSync(exitFile), 'the exit file');
-    const report = JSON.parse(readFileSync(exitFile, 'utf8')) as { exitCode: number };
-    assert.equal(report.exitCode, 4);
-    assert.deepEqual((await entries(log)).map((e) => e.log), ['tick 1\n', 'tick 2\n', 'tick 3\n', 'tick 4\n', 'tick 5\n']);
-    await waitFor(() => !existsSync(`/proc/${monitor}/status`) || /State:\s+Z/.test(readFileSync(`/proc/${monitor}/status`, 'utf8')), 'the monitor to exit');
+    assert.equal(result.code, 0);
+    assert.ok(busy - idle >= 16, `anonymous memory ${busy} kB busy, ${idle} kB idle`);
   });
+
+  for (const daemonize of [false, true]) {
+    test(`the monitor outlives its spawner and the daemon${daemonize ? ' (DAEMONIZE)' : ''}: it logs, writes the exit file, takes a new client`, async () => {
+      const intermediate = join(tmp, 'spawn-and-exit.sh');
+      writeFileSync(intermediate, '#!/bin/sh\n"$BERTH_TEST_SHIM" &\nexit 0\n', { mode: 0o755 });
+      const log = fresh('log');
+      const exitFile = fresh('exit.json');
+      const sock = fresh('attach.sock');
+      const script = 'for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.2; done; exit 4';
+      const plan = ioPlan(['/bin/sh', '-c', script], { log: { path: log }, exitFile, attach: sock, daemonize });
+      const conn = await ShimConnection.start(plan, {
+        shimPath: intermediate,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, BERTH_TEST_SHIM: shimPath() },
+      });
+      let pid = 0;
+      try {
+        assert.deepEqual(await conn.exited, { code: 0, signal: null }, 'the intermediate is gone');
+        const first = await conn.next();
+        assert.ok(first?.type === 'pid');
+        pid = first.pid;
+      } finally {
+        // the daemon dies too: its end of fd 3 and the shim's stdout/stderr pipes close
+        conn.child.stdout?.destroy();
+        conn.child.stderr?.destroy();
+        conn.close();
+      }
+      const monitor = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+      assert.notEqual(monitor, process.pid);
+      await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('tick 2'), 'output logged while no one listens');
+      // the daemon is back: it attaches again and gets the rest and the exit status
+      const again = await attachClient(sock);
+      assert.deepEqual(await again.client.ended, { exitCode: 4 });
+      assert.match(Buffer.concat(again.out).toString(), /tick 6\n$/);
+      const report = JSON.parse(readFileSync(exitFile, 'utf8')) as { exitCode: number };
+      assert.equal(report.exitCode, 4);
+      assert.deepEqual(
+        (await entries(log)).map((e) => e.log),
+        [1, 2, 3, 4, 5, 6].map((i) => `tick ${i}\n`),
+      );
+      await waitFor(() => !existsSync(`/proc/${monitor}/status`) || /State:\s+Z/.test(readFileSync(`/proc/${monitor}/status`, 'utf8')), 'the monitor to exit');
+    });
+  }
 
   test('the plan is refused when the pipes would have no reader or a sink no pipes', async () => {
     const bad: Array<[Plan, RegExp]> = [

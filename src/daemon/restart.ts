@@ -1,0 +1,23 @@
+/**
+ * `restart` (stop with the usual timeout, then start) and `rename` (same name rule and
+ * conflict text as create).
+ */
+
+import { invalidArgument } from '../util/errors.ts';
+import type { Container } from './container.ts';
+import type { DaemonContext } from './context.ts';
+import { normalizeName } from './names.ts';
+import { startContainer } from './start.ts';
+import { stopContainer } from './stop.ts';
+
+export async function restartContainer(ctx: DaemonContext, c: Container, options: { signal?: string; timeout?: number }): Promise<void> {
+  await stopContainer(ctx, c, options);
+  await startContainer(ctx, c);
+}
+
+export async function renameContainer(ctx: DaemonContext, c: Container, newName: string): Promise<void> {
+  if (newName === '') throw invalidArgument('Neither old nor new names may be empty');
+  const name = normalizeName(newName);
+  if (name === c.record.Name) throw invalidArgument('Renaming a container with the same name as its current name');
+  await ctx.store.rename(c, name);
+}
