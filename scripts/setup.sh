@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need=()
-for pkg in gcc make libc6-dev musl-tools busybox-static jq procps iproute2 util-linux python3; do
+# golang-github-containers-common ships /usr/share/containers/seccomp.json, berthd's default profile.
+for pkg in gcc make libc6-dev musl-tools busybox-static jq procps iproute2 util-linux python3 golang-github-containers-common; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -153,15 +153,33 @@ static size_t escape(const unsigned char *s, size_t len, int emit) {
   return total;
 }
 
+/* All entries of one read share their time: format it once. */
+static const char *entry_time(const struct timespec *ts, size_t *len) {
+  static struct timespec last = {-1, 0};
+  static char when[48];
+  static size_t when_len;
+  if (ts->tv_sec != last.tv_sec || ts->tv_nsec != last.tv_nsec) {
+    rfc3339(when, sizeof when, ts, 1);
+    when_len = strlen(when);
+    last = *ts;
+  }
+  *len = when_len;
+  return when;
+}
+
+/* Entries collect in the output page, written when it fills, before a rotation and by log_flush(). */
 void log_entry(int stream, const char *data, size_t len, const struct timespec *ts) {
   static const char head[] = "{\"log\":\"", mid[] = "\",\"stream\":\"", tim[] = "\",\"time\":\"", tail[] = "\"}\n";
   const char *name = stream == 2 ? "stderr" : "stdout";
-  char when[48];
-  rfc3339(when, sizeof when, ts, 1);
+  size_t when_len;
+  const char *when = entry_time(ts, &when_len);
   size_t total = sizeof head - 1 + escape((const unsigned char *)data, len, 0) + sizeof mid - 1 + 6 + sizeof tim - 1 +
-                 strlen(when) + sizeof tail - 1;
+                 when_len + sizeof tail - 1;
   /* a new file rather than one beyond max_size (docker lets one entry overflow it instead) */
-  if (LG.max_size && LG.size > 0 && LG.size + total > LG.max_size) rotate();
+  if (LG.max_size && LG.size > 0 && LG.size + total > LG.max_size) {
+    flush_out();
+    rotate();
+  }
   if (LG.fd < 0) reopen(0); /* a failed rotation or open: try again for every entry */
   LG.used = 1;
   put(head, sizeof head - 1);
@@ -169,11 +187,12 @@ void log_entry(int stream, const char *data, size_t len, const struct timespec *
   put(mid, sizeof mid - 1);
   put(name, 6);
   put(tim, sizeof tim - 1);
-  put(when, strlen(when));
+  put(when, when_len);
   put(tail, sizeof tail - 1);
-  flush_out();
   LG.size += total;
 }
+
+void log_flush(void) { flush_out(); }
 
 void log_idle(void) {
   if (LG.used) madvise(LG.out, OUT_CAP, MADV_DONTNEED);

@@ -194,6 +194,7 @@ void stdio_resize(unsigned short rows, unsigned short cols);
 void op_log_file(const struct rec *r);
 int log_active(void);
 void log_entry(int stream, const char *data, size_t len, const struct timespec *ts);
+void log_flush(void);
 void log_idle(void);
 
 /* attach.c: ATTACH_SOCKET */

@@ -139,6 +139,7 @@ static void log_lines(struct stream *s, int eof) {
     log_entry(s->id, s->buf + p, s->n - p, &ts);
     p = s->n;
   }
+  log_flush();
   if (p > 0) memmove(s->buf, s->buf + p, s->n - p);
   s->n -= p;
 }

@@ -10,11 +10,21 @@ import type { SeccompProgram } from './plan/identity.ts';
 import type { HostFacts } from './plan/compile.ts';
 import { invalidArgument } from '../util/errors.ts';
 
+// A daemon starts many containers with the same profile: compiling Docker's takes milliseconds.
+const compiled = new Map<string, SeccompProgram>();
+
 export function compileSeccompFor(spec: Spec): SeccompProgram | undefined {
   const seccomp = spec.linux?.seccomp;
   if (!seccomp) return undefined;
-  const { bpf, flags } = compileSeccomp(seccomp);
-  return { bpf, flags };
+  const key = JSON.stringify(seccomp);
+  let program = compiled.get(key);
+  if (!program) {
+    const { bpf, flags } = compileSeccomp(seccomp);
+    program = { bpf, flags };
+    if (compiled.size > 32) compiled.clear();
+    compiled.set(key, program);
+  }
+  return program;
 }
 
 let facts: HostFacts | undefined;
