@@ -5,7 +5,8 @@
  *   {"log":"<text>","stream":"stdout","time":"<RFC3339Nano>"}\n
  * escaped as docker's encoder does (\" \\ \n \r; other control characters and < > & as
  * \u00XX; invalid UTF-8 as \ufffd; U+2028/U+2029 escaped), rotated as its max-size/max-file.
- * A failed write loses that entry, never the monitor: the file is a record, not a channel.
+ * Entries are batched in one page, written when it fills and after each read of output. A
+ * failed write loses what it held, never the monitor: the file is a record, not a channel.
  */
 #include "shim.h"
 
@@ -41,7 +42,7 @@ void op_log_file(const struct rec *r) {
   char *slash = strrchr(path, '/');
   const char *name = slash ? slash + 1 : path;
   if (LG.out) fail(0, "plan", "LOG_FILE twice");
-  if (!*name || strlen(name) >= sizeof LG.name) fail(ENAMETOOLONG, "open", "%s", path);
+  if (!*name || strlen(name) >= sizeof LG.name) fail(*name ? ENAMETOOLONG : EINVAL, "open", "%s", path);
   strcpy(LG.name, name);
   /* the directory by fd, not the whole path by copy: no page of state for a long path */
   if (slash) *slash = 0;

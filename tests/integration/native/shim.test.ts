@@ -450,12 +450,23 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     assert.ok(!existsSync(join(rootfs, 'tmp', 'blocked')));
   });
 
+  test('descriptors the caller did not pass on never reach the container', async () => {
+    const leak = openSync(join(tmp, 'leaked'), 'w');
+    try {
+      // fd 4 of the shim, not named by PRESERVE_FDS: the shim closes it at start.
+      const result = await run(hostPlan(['/bin/ls', '/proc/self/fd']), { extraFds: [leak] });
+      assert.deepEqual(result.out.split('\n').filter(Boolean), ['0', '1', '2', '3']); // 3: ls reading /proc/self/fd
+    } finally {
+      closeSync(leak);
+    }
+  });
+
   test('CLOSE_FDS keeps inherited descriptors out of the container', async () => {
     const leak = openSync(join(tmp, 'leaked'), 'w');
     try {
-      const leaked = await run(hostPlan(['/bin/ls', '/proc/self/fd']), { extraFds: [leak] });
-      assert.ok(leaked.out.split('\n').includes('4'), `without CLOSE_FDS fd 4 is inherited: ${leaked.out}`);
-      const closed = await run(hostPlan(['/bin/ls', '/proc/self/fd'], [step('CLOSE_FDS', 3)]), { extraFds: [leak] });
+      const leaked = await run(hostPlan(['/bin/ls', '/proc/self/fd'], [step('PRESERVE_FDS' as OpName, 1)]), { extraFds: [leak] });
+      assert.ok(leaked.out.split('\n').includes('4'), `without CLOSE_FDS the preserved fd 3 stays: ${leaked.out}`);
+      const closed = await run(hostPlan(['/bin/ls', '/proc/self/fd'], [step('PRESERVE_FDS' as OpName, 1), step('CLOSE_FDS', 3)]), { extraFds: [leak] });
       assert.deepEqual(closed.out.split('\n').filter(Boolean), ['0', '1', '2', '3']);
     } finally {
       closeSync(leak);
@@ -492,10 +503,11 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     // A leaked descriptor of a host directory, reached through /proc/self/fd after pivot_root.
     const hostDir = openSync(tmp, 'r');
     try {
-      const result = await run(containerPlan(['/bin/pwd'], { afterPivot: [step('CHDIR', '/proc/self/fd/4')] }), { extraFds: [hostDir] });
+      const plan = containerPlan(['/bin/pwd'], { afterPivot: [step('PRESERVE_FDS' as OpName, 1), step('CHDIR', '/proc/self/fd/3')] });
+      const result = await run(plan, { extraFds: [hostDir] });
       const error = errorOf(result);
       assert.equal(error.step, 'chdir');
-      assert.equal(error.detail, '/proc/self/fd/4: working directory is outside the container');
+      assert.equal(error.detail, '/proc/self/fd/3: working directory is outside the container');
       assert.equal(result.exit.code, 125);
     } finally {
       closeSync(hostDir);
@@ -669,7 +681,8 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
         conn.close();
       }
     };
-    assert.match(await exeOf(undefined), /^\/memfd:berth-shim/);
+    // The build output (writable) seals itself; the installed read-only copy need not.
+    assert.match(await exeOf(join(repo, 'native', 'build', 'berth-shim')), /^\/memfd:berth-shim/);
     const ro = join(tmp, 'ro');
     mkdirSync(ro);
     execFileSync('mount', ['--bind', join(repo, 'native', 'build'), ro]);
