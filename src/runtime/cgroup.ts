@@ -30,8 +30,15 @@ function extend(manager: CgroupManager): ContainerCgroup {
   });
 }
 
+// The hierarchies a host mounts do not change under a running engine: detect them once.
+let layout: ReturnType<typeof detectLayout> | undefined;
+function hostLayout(): ReturnType<typeof detectLayout> {
+  layout ??= detectLayout();
+  return layout;
+}
+
 export async function openCgroup(spec: Spec, id: string, options: { create: boolean }): Promise<ContainerCgroup> {
-  const layout = await detectLayout();
+  const layout = await hostLayout();
   const manager = openCgroupManager(layout, spec.linux?.cgroupsPath, id);
   if (options.create) await manager.create();
   return extend(manager);
@@ -42,5 +49,5 @@ export function loadCgroup(record: { cgroupPaths: CgroupPaths }): ContainerCgrou
 }
 
 export async function cgroupLayoutMode(): Promise<CgroupMode> {
-  return (await detectLayout()).mode;
+  return (await hostLayout()).mode;
 }
