@@ -4,12 +4,22 @@
  */
 
 import { main, type GlobalOptions } from '../cli/docker/main.ts';
+import { join } from 'node:path';
 import { ImageStore, LocalImageBackend } from '../image/store/index.ts';
+import { ContainerStore } from '../daemon/container-store.ts';
 
 let store: ImageStore | undefined;
 
+/** Whether a container of berthd's, on the same data root, was made from the image. */
+async function imageInUse(dataRoot: string, imageId: string): Promise<boolean> {
+  const containers = new ContainerStore(join(dataRoot, 'containers'));
+  await containers.load(() => {});
+  return containers.all().some((c) => c.record.Image === imageId);
+}
+
 async function localBackend(options: GlobalOptions): Promise<LocalImageBackend> {
   store = await ImageStore.open({
+    isInUse: (id) => imageInUse(options.dataRoot, id),
     root: options.dataRoot,
     insecureRegistries: options.insecureRegistries,
     // one berth process at a time on a data root until the daemon owns it
