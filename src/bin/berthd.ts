@@ -7,10 +7,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiServer, Router, containerRouter, imageRouter, systemRouter } from '../server/index.ts';
+import { ApiServer, Router, containerRouter, execRouter, observeRouter, imageRouter, networkRouter, systemRouter, volumeRouter, containerFsRouter } from '../server/index.ts';
 import { Daemon, DEFAULT_RUNTIME_ROOT } from '../daemon/index.ts';
 import { DEFAULT_DATA_ROOT, ImageStore } from '../image/store/index.ts';
 import { EngineError } from '../util/errors.ts';
+import { NetworkManager, NETNS_DIR } from '../network/index.ts';
+import { DnsService } from '../network/dns/service.ts';
 
 const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 
@@ -23,12 +25,32 @@ Options:
       --exec-root DIR        runtime state (default ${DEFAULT_RUNTIME_ROOT})
       --seccomp-profile FILE default seccomp profile, or "unconfined"
       --insecure-registry H  registry to reach over plain HTTP (repeatable)
+  -b, --bridge NAME          bridge of the default network (default berth0); "none": no networking
+      --cni-prefix P         prefix of CNI network names, lease dirs and rule comments (default berth-)
+      --netns-dir DIR        where network namespaces are mounted (default ${NETNS_DIR})
+      --network-pool N       warm pool size of the default network (default 2)
   -h, --help
 `;
 
 function socketPath(host: string): string {
   if (!host.startsWith('unix://')) throw new EngineError('invalid-argument', `listen ${host}: only unix:// sockets are supported`);
   return host.slice('unix://'.length);
+}
+
+/** The network service, initialised (default network, leases, warm pool); none with `--bridge none`. */
+async function openNetwork(root: string, values: { bridge?: string; 'cni-prefix'?: string; 'netns-dir'?: string; 'network-pool'?: string }): Promise<NetworkManager | undefined> {
+  if (values.bridge === 'none') return undefined;
+  const poolSize = values['network-pool'] === undefined ? undefined : Number(values['network-pool']);
+  if (poolSize !== undefined && !(Number.isInteger(poolSize) && poolSize >= 0)) throw new EngineError('invalid-argument', `invalid --network-pool ${values['network-pool']}: a count is expected`);
+  const manager = new NetworkManager({
+    stateDir: root,
+    ...(values.bridge === undefined ? {} : { defaultBridge: values.bridge }),
+    ...(values['cni-prefix'] === undefined ? {} : { cniPrefix: values['cni-prefix'] }),
+    ...(values['netns-dir'] === undefined ? {} : { netnsDir: values['netns-dir'] }),
+    ...(poolSize === undefined ? {} : { poolSize }),
+  });
+  await manager.init();
+  return manager;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
       'exec-root': { type: 'string' },
       'seccomp-profile': { type: 'string' },
       'insecure-registry': { type: 'string', multiple: true },
+      bridge: { type: 'string', short: 'b' },
+      'cni-prefix': { type: 'string' },
+      'netns-dir': { type: 'string' },
+      'network-pool': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -55,13 +81,20 @@ async function main(argv: string[]): Promise<number> {
   // The image store asks the daemon, created after it, whether containers still use an image.
   let daemon: Daemon | undefined;
   const images = await ImageStore.open({ root, insecureRegistries, isInUse: (id) => daemon?.usesImage(id) ?? true });
+  const network = await openNetwork(root, values);
+  const dns = network === undefined ? undefined : new DnsService(network);
   daemon = await Daemon.open({
     root,
+    ...(network === undefined ? {} : { network }),
+    ...(dns === undefined ? {} : { dns }),
     runtimeRoot: values['exec-root'] ?? DEFAULT_RUNTIME_ROOT,
     images,
     ...(values['seccomp-profile'] !== undefined ? { seccompProfile: values['seccomp-profile'] } : {}),
   });
-  const server = new ApiServer(new Router().mount(systemRouter(daemon)).mount(containerRouter(daemon)).mount(imageRouter(images)));
+  const router = new Router().mount(systemRouter(daemon)).mount(containerRouter(daemon)).mount(execRouter(daemon)).mount(observeRouter(daemon)).mount(imageRouter(images)).mount(volumeRouter(daemon.volumes())).mount(containerFsRouter(daemon.containerFs()));
+  const networks = daemon.networks();
+  if (networks !== undefined) router.mount(networkRouter(networks));
+  const server = new ApiServer(router);
   await mkdir(dirname(path), { recursive: true, mode: 0o711 });
   const gid = values.group !== undefined ? Number(values.group) : undefined;
   if (gid !== undefined && !Number.isInteger(gid)) throw new EngineError('invalid-argument', `invalid --group ${values.group}: a numeric gid is expected`);
@@ -76,6 +109,8 @@ async function main(argv: string[]): Promise<number> {
   });
   daemon.close();
   await server.close();
+  await dns?.close();
+  await network?.close();
   return 0;
 }
 

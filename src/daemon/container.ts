@@ -5,6 +5,7 @@
  */
 
 import type { ContainerConfig, ContainerStateJSON, HostConfig } from '../api/index.ts';
+import type { MountPointRecord } from './volumes.ts';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -24,6 +25,16 @@ export interface ContainerRecord {
   RestartCount: number;
   /** the snapshot key of the container's writable layer */
   SnapshotKey: string;
+  /** mounts resolved at create: binds, volumes (created then), tmpfs, --volumes-from */
+  MountPoints?: MountPointRecord[];
+  /** networks attached at start (docker run --network, network connect), by network name */
+  Networks?: Record<string, RequestedEndpoint>;
+}
+
+/** What a container asked of one network: `--network-alias`, `--ip`. */
+export interface RequestedEndpoint {
+  Aliases?: string[];
+  IPv4Address?: string;
 }
 
 export interface ExitStatus {

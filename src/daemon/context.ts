@@ -3,7 +3,10 @@
  * records, the runtime library (in-process), the image service, where things live on disk.
  */
 
+import type { NetworkManager } from '../network/index.ts';
+import type { DnsService } from '../network/dns/service.ts';
 import type { Runtime } from '../runtime/index.ts';
+import type { LocalVolumes } from '../volume/index.ts';
 import type { DockerSeccompProfile } from '../runtime/security/index.ts';
 import type { ContainerStore } from './container-store.ts';
 import type { ImageService } from './images.ts';
@@ -16,5 +19,11 @@ export interface DaemonContext {
   root: string;
   /** Docker's default seccomp profile; undefined: containers run unconfined */
   seccompProfile: DockerSeccompProfile | undefined;
+  /** named and anonymous volumes (local driver) */
+  volumes: LocalVolumes;
+  /** container networking; undefined: every container gets `--network none` (berthd --bridge none) */
+  network?: NetworkManager;
+  /** name resolution on user networks */
+  dns?: DnsService;
   warn(message: string): void;
 }

@@ -5,17 +5,18 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ContainerConfig, ContainerCreateRequest, ContainerCreateResponse, HostConfig } from '../api/index.ts';
-import { EngineError, invalidArgument, notFound, notImplemented } from '../util/errors.ts';
+import { EngineError, invalidArgument, notFound } from '../util/errors.ts';
 import { familiar, parseReference } from '../image/reference/index.ts';
 import { initialState, type ContainerRecord } from './container.ts';
+import { logRotation } from './attach.ts';
+import { emitContainerEvent } from './events.ts';
 import { generateName, normalizeName } from './names.ts';
-import { STDERR_LOG, STDOUT_LOG } from './paths.ts';
 import { effectiveCapabilities, parseSecurityOpts } from './spec/spec-opts.ts';
 import type { DaemonContext } from './context.ts';
 import type { ImageRunConfig } from './images.ts';
+import { planNetworking } from './network.ts';
+import { removeAnonymousVolumes, resolveMounts } from './volumes.ts';
 
 /** 64 hex digits whose 12-digit short form is never all digits (it would read as a number). */
 export function newContainerId(taken: (id: string) => boolean): string {
@@ -60,17 +61,14 @@ function familiarRef(ref: string): string {
 function checkHostConfig(hc: HostConfig): void {
   effectiveCapabilities(hc.CapAdd ?? [], hc.CapDrop ?? [], hc.Privileged ?? false);
   parseSecurityOpts(hc.SecurityOpt ?? []);
-  const mode = hc.NetworkMode ?? '';
-  if (!['', 'default', 'none', 'bridge'].includes(mode)) throw invalidArgument(`network ${mode} not found`);
-  // Every container gets `none` networking until the network service is wired in: refuse what would silently not work.
-  if (Object.keys(hc.PortBindings ?? {}).length > 0 || hc.PublishAllPorts) throw notImplemented('publishing ports is not supported yet: containers run with --network none');
   if (hc.Memory && hc.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
+  logRotation(hc);
   const policy = hc.RestartPolicy?.Name ?? '';
   if (hc.AutoRemove && policy !== '' && policy !== 'no') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
 }
 
 export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {
-  const { HostConfig: hostConfig = {}, NetworkingConfig: _networking, ...config } = request;
+  const { HostConfig: hostConfig = {}, NetworkingConfig: networking, ...config } = request;
   const ref = config.Image ?? '';
   if (ref === '') throw invalidArgument('no image specified');
   const containerName = name !== undefined ? normalizeName(name) : generateName((n) => ctx.store.nameTaken(n));
@@ -89,6 +87,8 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   const command = [...(merged.Entrypoint ?? []), ...(merged.Cmd ?? [])];
   if (command.length === 0) throw invalidArgument('no command specified');
 
+  const network = await planNetworking(ctx, hostConfig, networking?.EndpointsConfig, merged.ExposedPorts ?? undefined);
+
   const id = newContainerId((candidate) => ctx.store.has(candidate));
   merged.Hostname = merged.Hostname || id.slice(0, 12);
   const record: ContainerRecord = {
@@ -98,19 +98,18 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
     Path: command[0]!,
     Args: command.slice(1),
     Config: merged,
-    // Only `none` networking exists yet: every container gets its own namespace with loopback.
-    HostConfig: { ...hostConfig, NetworkMode: 'none', LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
+    HostConfig: { ...hostConfig, NetworkMode: network.mode, LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
     Image: image.Id,
     State: initialState(),
     RestartCount: 0,
     SnapshotKey: `container-${id}`,
+    ...(Object.keys(network.networks).length > 0 ? { Networks: network.networks } : {}),
   };
   const container = await ctx.store.add(record);
   try {
+    record.MountPoints = await resolveMounts(ctx, record);
     await ctx.images.snapshotter.prepare(record.SnapshotKey, chainId, { labels: { 'berth.container': id } });
     try {
-      // The output files exist from the start, so an attach made before the first start can hold them open.
-      for (const file of [STDOUT_LOG, STDERR_LOG]) await writeFile(join(container.dir, file), '', { mode: 0o640, flag: 'a' });
       await ctx.store.save(container);
     } catch (err) {
       await ctx.images.snapshotter.remove(record.SnapshotKey).catch(() => {});
@@ -118,7 +117,9 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
     }
   } catch (err) {
     await ctx.store.delete(container);
+    await removeAnonymousVolumes(ctx, record, ctx.warn);
     throw err;
   }
+  emitContainerEvent(ctx, container, 'create');
   return { Id: id, Warnings: [] };
 }

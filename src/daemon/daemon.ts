@@ -16,7 +16,11 @@ import type { DaemonContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { removeContainer } from './delete.ts';
 import type { ImageService } from './images.ts';
-import { openOutput, type OutputChunk } from './logs.ts';
+import { createExec, execIsTty, inspectExec, startExec, type ExecCreateRequest, type ExecInspect, type ExecStartRequest } from './exec.ts';
+import { containerEvents, type EventMessage } from './events.ts';
+import { containerStats, type StatsResponse } from './stats.ts';
+import { topContainer, type TopResponse } from './top.ts';
+import { attachContainer, containerLogs, parseApiTime, resizeContainer, type AttachRequest, type LogsRequest, type OutputChunk } from './attach.ts';
 import { reconcile, stopMonitors } from './monitor.ts';
 import { startContainer } from './start.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
@@ -24,6 +28,12 @@ import { renameContainer, restartContainer } from './restart.ts';
 import { killContainer, stopContainer } from './stop.ts';
 import { systemInfo, versionInfo } from './system-info.ts';
 import { inspectView, listView } from './views.ts';
+import { VolumeService } from './volumes.ts';
+import { ContainerFsService } from './archive.ts';
+import { LocalVolumes } from '../volume/index.ts';
+import { NetworkService, networkSettings, reconcileNetworks, summaryNetworking } from './network.ts';
+import type { NetworkManager } from '../network/index.ts';
+import type { DnsService } from '../network/dns/service.ts';
 
 export const DEFAULT_RUNTIME_ROOT = '/run/berth/runtime';
 
@@ -38,6 +48,9 @@ export interface DaemonOptions {
   images: ImageService;
   /** a Docker seccomp profile file; default: the first of SECCOMP_PROFILE_PATHS that exists; `unconfined` for none */
   seccompProfile?: string;
+  /** container networking, initialised by the caller; without it every container gets `--network none` */
+  network?: NetworkManager;
+  dns?: DnsService;
   warn?: (message: string) => void;
   gitCommit?: string;
   buildTime?: string;
@@ -78,9 +91,13 @@ export class Daemon {
       images: options.images,
       root: options.root,
       seccompProfile: await loadSeccompProfile(options.seccompProfile),
+      volumes: await LocalVolumes.open(join(options.root, 'volumes'), warn),
+      ...(options.network === undefined ? {} : { network: options.network }),
+      ...(options.dns === undefined ? {} : { dns: options.dns }),
       warn,
     };
     for (const c of store.all()) await reconcile(ctx, c).catch((err: unknown) => warn(`reconcile ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+    await reconcileNetworks(ctx);
     return new Daemon(ctx, options);
   }
 
@@ -119,11 +136,28 @@ export class Daemon {
   }
 
   async list(options: { all: boolean; limit?: number; filters: Record<string, string[]> }): Promise<ContainerSummary[]> {
-    return listView(this.#ctx.store.all(), options);
+    const rows = listView(this.#ctx.store.all(), options);
+    return Promise.all(rows.map(async (row) => ({ ...row, ...(await summaryNetworking(this.#ctx, this.#get(row.Id))) })));
   }
 
   async inspect(ref: string): Promise<ContainerInspect> {
-    return inspectView(this.#get(ref));
+    const c = this.#get(ref);
+    return { ...inspectView(c), NetworkSettings: await networkSettings(this.#ctx, c) };
+  }
+
+  /** `docker cp`, `diff`, `export`. */
+  containerFs(): ContainerFsService {
+    return new ContainerFsService(this.#ctx);
+  }
+
+  /** The `docker volume` verbs. */
+  volumes(): VolumeService {
+    return new VolumeService(this.#ctx);
+  }
+
+  /** The `docker network` verbs, when the daemon has networking. */
+  networks(): NetworkService | undefined {
+    return this.#ctx.network === undefined ? undefined : new NetworkService(this.#ctx, this.#ctx.network);
   }
 
   async wait(ref: string, condition: WaitCondition, _signal: AbortSignal): Promise<{ result: Promise<WaitResponse> }> {
@@ -166,34 +200,65 @@ export class Daemon {
   }
 
   remove(ref: string, options: { force: boolean; volumes: boolean }): Promise<void> {
-    return removeContainer(this.#ctx, this.#get(ref), { force: options.force });
+    return removeContainer(this.#ctx, this.#get(ref), { force: options.force, volumes: options.volumes });
   }
 
   async isTty(ref: string): Promise<boolean> {
     return this.#get(ref).record.Config.Tty === true;
   }
 
-  async logs(ref: string, options: { stdout: boolean; stderr: boolean; follow: boolean; tail?: number; signal: AbortSignal }): Promise<AsyncIterable<OutputChunk>> {
-    const c = this.#get(ref);
-    return openOutput(c.dir, {
-      stdout: options.stdout,
-      stderr: options.stderr,
-      ...(options.tail !== undefined ? { tail: options.tail } : {}),
-      ...(options.follow && c.running ? { until: c.nextExit() } : {}),
+  async logs(ref: string, options: LogsRequest): Promise<AsyncIterable<OutputChunk>> {
+    return containerLogs(this.#get(ref), options);
+  }
+
+  attach(ref: string, options: AttachRequest): Promise<AsyncIterable<OutputChunk>> {
+    return attachContainer(this.#ctx, this.#get(ref), options);
+  }
+
+  resize(ref: string, height: number, width: number): Promise<void> {
+    return resizeContainer(this.#ctx, this.#get(ref), height, width);
+  }
+
+  // ---- observing ---------------------------------------------------------------------------
+
+  top(ref: string, psArgs: string): Promise<TopResponse> {
+    return topContainer(this.#ctx, this.#get(ref), psArgs);
+  }
+
+  async stats(ref: string, options: { stream: boolean; oneShot: boolean; signal: AbortSignal }): Promise<AsyncIterable<StatsResponse>> {
+    return containerStats(this.#ctx, this.#get(ref), options);
+  }
+
+  async events(options: { since?: string; until?: string; filters: Record<string, string[]>; signal: AbortSignal }): Promise<AsyncIterable<EventMessage>> {
+    return containerEvents(this.#ctx, {
+      ...(options.since !== undefined ? { since: parseApiTime(options.since) } : {}),
+      ...(options.until !== undefined ? { until: parseApiTime(options.until) } : {}),
+      filters: options.filters,
       signal: options.signal,
     });
   }
 
-  async attach(ref: string, options: { stdout: boolean; stderr: boolean; logs: boolean; stream: boolean; signal: AbortSignal }): Promise<AsyncIterable<OutputChunk>> {
-    const c = this.#get(ref);
-    // An attach made before start (docker run) streams until the exit of the run that follows.
-    return openOutput(c.dir, {
-      stdout: options.stdout,
-      stderr: options.stderr,
-      fromEnd: !options.logs,
-      ...(options.stream ? { until: c.nextExit() } : {}),
-      signal: options.signal,
-    });
+  // ---- exec --------------------------------------------------------------------------------
+
+  async execCreate(ref: string, config: ExecCreateRequest): Promise<{ Id: string }> {
+    return createExec(this.#ctx, this.#get(ref), config);
+  }
+
+  execStart(id: string, options: ExecStartRequest): Promise<AsyncIterable<OutputChunk>> {
+    return startExec(this.#ctx, id, options);
+  }
+
+  async execInspect(id: string): Promise<ExecInspect> {
+    return inspectExec(this.#ctx, id);
+  }
+
+  async execIsTty(id: string): Promise<boolean> {
+    return execIsTty(this.#ctx, id);
+  }
+
+  async execResize(id: string, _height: number, _width: number): Promise<void> {
+    // the exec's pty is relayed by its shim and sized once, at start (ConsoleSize)
+    inspectExec(this.#ctx, id);
   }
 
   #get(ref: string): Container {

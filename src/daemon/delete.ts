@@ -9,9 +9,12 @@ import { conflict } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { killAndWait } from './stop.ts';
+import { teardownNetwork } from './network.ts';
 import { rootfsDir } from './paths.ts';
+import { removeAnonymousVolumes } from './volumes.ts';
+import { emitContainerEvent } from './events.ts';
 
-export async function removeContainer(ctx: DaemonContext, c: Container, options: { force: boolean; auto?: boolean }): Promise<void> {
+export async function removeContainer(ctx: DaemonContext, c: Container, options: { force: boolean; auto?: boolean; volumes?: boolean }): Promise<void> {
   await c.exclusive(async () => {
     if (!ctx.store.has(c.id) || (options.auto && c.removing)) return;
     if (c.removing) throw conflict(`removal of container ${c.id} is already in progress`);
@@ -24,14 +27,18 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
       // Normally gone with the exit; a crash between mount and exit may have left them.
       await unmount(rootfsDir(c.dir)).catch(() => {});
       await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
+      await teardownNetwork(ctx, c);
       await ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {
         if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
       });
       await ctx.store.delete(c);
+      // `docker rm -v` and `--rm` take the anonymous volumes along, as Docker does
+      if (options.volumes || options.auto) await removeAnonymousVolumes(ctx, c.record, ctx.warn);
     } catch (err) {
       c.removing = false;
       throw err;
     }
     c.notifyRemoved();
+    emitContainerEvent(ctx, c, 'destroy');
   });
 }

@@ -4,6 +4,8 @@
  * layer. image/store's ImageStore satisfies it; tests may hand in anything that does.
  */
 
+import type { Writable } from 'node:stream';
+import type { Digest, HistoryEntry, ImageRunConfig as OciRunConfig } from '../oci/image-spec.ts';
 import type { Mount } from '../snapshot/index.ts';
 
 export interface ImageRunConfig {
@@ -26,5 +28,9 @@ export interface ImageService {
     prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
     mounts(key: string): Promise<Mount[]>;
     remove(key: string): Promise<void>;
+    /** the gzip layer of the snapshot's own changes */
+    diff(key: string, out: Writable): Promise<{ diffId: string }>;
   };
+  /** a new image: `parent` plus one gzip layer, with the given run config and history entry */
+  commit(parent: string, layer: AsyncIterable<Uint8Array>, options: { diffId: Digest | Promise<Digest>; runConfig: OciRunConfig; history: HistoryEntry; ref?: string }): Promise<string>;
 }

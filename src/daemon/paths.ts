@@ -1,12 +1,9 @@
 /**
  * Where a container's files live inside its directory (<data root>/containers/<id>): the
- * mounted rootfs, the OCI bundle's config.json, and the output files.
+ * mounted rootfs and the OCI bundle's config.json (the json-file log: attach.ts).
  */
 
 import { join } from 'node:path';
-
-export const STDOUT_LOG = 'stdout.log';
-export const STDERR_LOG = 'stderr.log';
 
 export function rootfsDir(dir: string): string {
   return join(dir, 'rootfs');

@@ -1,12 +1,11 @@
 /**
  * `POST /containers/{id}/start`: mount the container's snapshot, write its /etc files and
  * OCI bundle, and run it under a detached berth-shim monitor (WAIT mode) that outlives the
- * daemon and records the exit in the container's exit file. Stdout and stderr go to files the
- * monitor holds (until the monitor's json-file logging replaces them).
+ * daemon and records the exit in the container's exit file. The monitor owns the container's
+ * stdio: it writes the json-file log and serves the attach socket (attach.ts).
  * Each acquired resource is undone if a later step fails (moby's start.go defers).
  */
 
-import { closeSync, openSync } from 'node:fs';
 import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.ts';
@@ -18,15 +17,18 @@ import type { DaemonContext } from './context.ts';
 import { etcFilePaths, writeEtcFiles, type EtcFiles } from './etc-files.ts';
 import { clearExitFile, exitFilePath } from './exit-file.ts';
 import { monitorContainer } from './monitor.ts';
+import { prepareNetwork, teardownNetwork, writeNetworkEtcFiles } from './network.ts';
 import { checkExecutable } from './look-path.ts';
 import { removeContainer } from './delete.ts';
 import { resolveUser, type ResolvedUser } from './user.ts';
-import { rootfsDir, STDERR_LOG, STDOUT_LOG } from './paths.ts';
+import { rootfsDir } from './paths.ts';
+import { mountPointsOf, prepareMountSources, withMountPoints } from './volumes.ts';
+import { connectPendingAttachers, monitorStdioFor, withConsoleSize } from './attach.ts';
+import { emitContainerEvent } from './events.ts';
 import {
   buildSpec,
   effectiveCapabilities,
   parseSecurityOpts,
-  withBinds,
   withCapabilities,
   withCgroupsPath,
   withEtcFiles,
@@ -77,18 +79,20 @@ export function containerSpecOpts(record: ContainerRecord, paths: { rootfs: stri
       uid: user.uid,
       gid: user.gid,
       additionalGids: user.additionalGids,
-      terminal: false,
+      terminal: config.Tty === true,
     }),
     withHostname(hostname),
     withEtcFiles(paths.etc),
     withNetworkNone(),
     withCgroupsPath(`/berth/${record.ID}`),
+    withConsoleSize(record),
     withCapabilities(caps),
     withResources(hc),
   ];
   if (hc.ShmSize) opts.push(withShmSize(hc.ShmSize));
   if (hc.Tmpfs) opts.push(withTmpfs(hc.Tmpfs));
-  if (hc.Binds?.length) opts.push(withBinds(hc.Binds));
+  const mountPoints = mountPointsOf(record);
+  if (mountPoints.length) opts.push(withMountPoints(mountPoints));
   if (hc.Ulimits?.length) opts.push(withUlimits(hc.Ulimits));
   if (hc.Sysctls) opts.push(withSysctls(hc.Sysctls));
   if (hc.OomScoreAdj) opts.push(withOomScoreAdj(hc.OomScoreAdj));
@@ -137,17 +141,19 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
   const record = c.record;
   const rootfs = rootfsDir(c.dir);
   const undo: Array<() => Promise<unknown>> = [];
-  let stdout: number | undefined;
-  let stderr: number | undefined;
   try {
     await mkdir(rootfs, { recursive: true, mode: 0o755 });
     await mountAll(await ctx.images.snapshotter.mounts(record.SnapshotKey), rootfs);
     undo.push(() => unmount(rootfs));
     await ensureMountTargets(rootfs);
+    await prepareMountSources(rootfs, mountPointsOf(record));
     const hostname = record.Config.Hostname || record.ID.slice(0, 12);
     await writeEtcFiles(c.dir, hostname);
+    const network = await prepareNetwork(ctx, c, hostname);
+    undo.push(() => teardownNetwork(ctx, c));
+    await writeNetworkEtcFiles(c.dir, network);
     const user = await resolveUser(rootfs, record.Config.User, record.HostConfig.GroupAdd ?? []);
-    const spec: Spec = buildSpec(containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile));
+    const spec: Spec = buildSpec([...containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile), network.specOpt]);
     await checkExecutable(rootfs, record.Path, spec.process!.env ?? [], spec.process!.cwd);
     // the bundle is rebuilt at every start: no need to make it durable
     await writeFile(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
@@ -156,13 +162,18 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     await clearExitFile(exitFile);
     // A runtime state left by a crash mid-start would block the ID.
     await deleteContainer(ctx.runtime, record.ID, { force: true }).catch(() => {});
-    stdout = openSync(join(c.dir, STDOUT_LOG), 'a', 0o640);
-    stderr = openSync(join(c.dir, STDERR_LOG), 'a', 0o640);
-    const { record: runtimeRecord, shim } = await create(ctx.runtime, record.ID, { bundle: c.dir, mode: 'wait', detach: true, exitFile, stdio: ['ignore', stdout, stderr] });
+    const { record: runtimeRecord, shim } = await create(ctx.runtime, record.ID, {
+      bundle: c.dir,
+      mode: 'wait',
+      detach: true,
+      exitFile,
+      stdio: ['ignore', 'ignore', 'ignore'],
+      monitorStdio: monitorStdioFor(ctx, c),
+      relayConsole: record.Config.Tty === true,
+    });
     undo.push(() => deleteContainer(ctx.runtime, record.ID, { force: true }));
-    closeSync(stdout);
-    closeSync(stderr);
-    stdout = stderr = undefined;
+    // before the container runs: attachers made before the start see all of its output
+    await connectPendingAttachers(ctx, c, runtimeRecord.pid);
     try {
       await start(ctx.runtime, record.ID);
     } catch (err) {
@@ -172,9 +183,8 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     record.State = { ...record.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: runtimeRecord.pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
     await ctx.store.save(c);
     monitorContainer(ctx, c, shim);
+    emitContainerEvent(ctx, c, 'start');
   } catch (err) {
-    if (stdout !== undefined) closeSync(stdout);
-    if (stderr !== undefined) closeSync(stderr);
     for (const step of undo.reverse()) await step().catch((e: unknown) => ctx.warn(`undo start of ${record.ID}: ${e instanceof Error ? e.message : String(e)}`));
     const message = err instanceof Error ? err.message : String(err);
     // the docker CLI's exit codes for a command that cannot run: 127 not found, 126 not executable

@@ -7,8 +7,8 @@ import type { ContainerInspect, ContainerSummary } from '../api/index.ts';
 import { invalidArgument } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import { etcFilePaths } from './etc-files.ts';
-import { STDOUT_LOG } from './paths.ts';
-import { join } from 'node:path';
+import { logPath } from './attach.ts';
+import { mountsView } from './volumes.ts';
 
 /** go-units' HumanDuration, which `docker ps` prints. */
 export function humanDuration(ms: number): string {
@@ -55,7 +55,7 @@ export function inspectView(c: Container): ContainerInspect {
     ResolvConfPath: etc.resolvConf,
     HostnamePath: etc.hostname,
     HostsPath: etc.hosts,
-    LogPath: join(c.dir, STDOUT_LOG),
+    LogPath: logPath(c),
     Name: r.Name,
     RestartCount: r.RestartCount,
     Driver: 'overlay2',
@@ -66,7 +66,7 @@ export function inspectView(c: Container): ContainerInspect {
     ExecIDs: null,
     HostConfig: r.HostConfig,
     GraphDriver: { Name: 'overlay2', Data: null },
-    Mounts: [],
+    Mounts: mountsView(r),
     Config: r.Config,
     NetworkSettings: { Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, Networks: { none: {} } },
   };
@@ -87,7 +87,7 @@ export function summaryView(c: Container, now = Date.now()): ContainerSummary {
     Status: statusText(c, now),
     HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'none' },
     NetworkSettings: { Networks: { none: {} } },
-    Mounts: [],
+    Mounts: mountsView(r),
   };
 }
 

@@ -11,7 +11,7 @@ import type { Spec } from '../oci/runtime-spec.ts';
 import { EngineError, invalidArgument, errorCode } from '../util/errors.ts';
 import { atomicWriteSync } from '../util/atomic-write.ts';
 import { loadSpec, rootfsPath } from './spec/load-spec.ts';
-import { compileInitPlan } from './plan/compile.ts';
+import { compileInitPlan, type MonitorStdio } from './plan/compile.ts';
 import { ShimConnection, shimError, type ShimStartOptions } from './shim/shim-client.ts';
 import { checkId, readProcStat, toState, type ContainerRecord } from './state/state-store.ts';
 import { runHooks } from './hooks.ts';
@@ -33,6 +33,8 @@ export interface CreateOptions {
   detach?: boolean;
   exitFile?: string;
   stdio?: ShimStartOptions['stdio'];
+  /** The monitor owns the container's stdio: pipes, json-file log, attach socket (mode `wait`). */
+  monitorStdio?: MonitorStdio;
 }
 
 export interface Created {
@@ -92,6 +94,7 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       host,
       syncHooks: hasCreateHooks,
       deviceFilter: deviceFilterSteps(cgroup, resources),
+      ...(options.monitorStdio ? { stdio: options.monitorStdio } : {}),
     });
 
     shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0) });

@@ -3,6 +3,7 @@
  * in its cgroup, with the container's security settings unless the process overrides them.
  */
 
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Process } from '../oci/runtime-spec.ts';
 import { EngineError, failedPrecondition } from '../util/errors.ts';
@@ -31,6 +32,8 @@ export interface ExecResult {
   pid: number;
   /** Resolves with the process's exit code (foreground); undefined when detached. */
   exit?: Promise<ExitReport>;
+  /** The foreground shim: its stdio pipes, when `stdio` asked for `pipe`, carry the process's (or the relayed pty's). */
+  child?: ChildProcess;
 }
 
 export async function exec(rt: Runtime, id: string, options: ExecOptions): Promise<ExecResult> {
@@ -85,7 +88,7 @@ export async function exec(rt: Runtime, id: string, options: ExecOptions): Promi
     shim.close();
     return { pid };
   }
-  return { pid, exit: waitExit(shim) };
+  return { pid, exit: waitExit(shim), child: shim.child };
 }
 
 export interface ExitReport {

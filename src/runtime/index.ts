@@ -18,5 +18,7 @@ export { loadCgroup } from './cgroup.ts';
 export { toState, type ContainerRecord } from './state/state-store.ts';
 export { defaultSpec } from './spec/default-spec.ts';
 export { loadSpec, parseSpec } from './spec/load-spec.ts';
-export { compileInitPlan } from './plan/compile.ts';
+export { compileInitPlan, type MonitorStdio } from './plan/compile.ts';
+export { AttachClient, AttachStream, type AttachEnd, type AttachHandlers } from './shim/attach-client.ts';
+export { readLogs, timeNs, type LogEntry, type ReadLogsOptions } from './shim/log-reader.ts';
 export { psTable } from './ps.ts';

@@ -41,7 +41,9 @@ export class ApiServer {
     this.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
       void this.#dispatch(req, new ResponseReply(res), res);
     });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // bytes the client sent right behind its headers are the start of its stream
+      if (head.length > 0) socket.unshift(head);
       void this.#dispatch(req, new SocketReply(socket), socket);
     });
     this.http.on('connection', (socket: Duplex) => {

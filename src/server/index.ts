@@ -11,3 +11,9 @@ export { frame, unframe, MULTIPLEXED_STREAM, RAW_STREAM, type StreamType } from 
 export { systemRouter, type SystemBackend } from './router/system.ts';
 export { containerRouter, type ContainerBackend, type AttachOptions, type ListOptions, type LogsOptions, type OutputChunk } from './router/container.ts';
 export { imageRouter, pullReference, type ImageBackend, type PullProgress } from './router/image.ts';
+export { containerFsRouter, type ContainerFsBackend, type ContainerPathStat } from './router/container-fs.ts';
+export { volumeRouter, type VolumeBackend, type VolumeCreateBody, type VolumeView } from './router/volume.ts';
+export { networkRouter, type NetworkBackend, type NetworkCreateBody, type NetworkConnectBody } from './router/network.ts';
+export { execRouter, type ExecBackend, type ExecConfigRequest, type ExecStartOptions } from './router/exec.ts';
+export { clientInput, isUpgrade, pumpOutput, readUpgradeJson } from './hijack.ts';
+export { observeRouter, type ObserveBackend } from './router/observe.ts';

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isIndexMediaType, type Descriptor, type Digest, type HistoryEntry, type ImageConfig, type Index, type Manifest } from '../../oci/image-spec.ts';
+import { MediaType, isIndexMediaType, type Descriptor, type Digest, type HistoryEntry, type ImageConfig, type ImageRunConfig, type Index, type Manifest } from '../../oci/image-spec.ts';
 import { EngineError, conflict, invalidArgument, notFound } from '../../util/errors.ts';
 import { LocalContentStore, shortDigest, type ContentStore, type Lease } from '../../content/index.ts';
 import { OverlaySnapshotter, type Snapshotter } from '../../snapshot/index.ts';
@@ -685,6 +685,47 @@ export class ImageStore {
       await this.#unpack(manifest, config);
       await this.#bind(name, result.manifest, result.manifest);
       return result.config.digest;
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * docker commit: a new image made of `parent`'s layers plus one more (a gzip layer tar whose
+   * uncompressed digest is `diffId`, known when the layer has been written), with `runConfig`
+   * and a history entry. The layer is stored, then unpacked like any pulled layer (which checks
+   * `diffId`) before the name is bound.
+   */
+  async commit(parent: string, layer: AsyncIterable<Uint8Array>, options: { diffId: Digest | Promise<Digest>; runConfig: ImageRunConfig; history: HistoryEntry; ref?: string }): Promise<Digest> {
+    const name = options.ref !== undefined ? formatReference(parseReference(options.ref)) : undefined;
+    const { image } = await this.#find(parent);
+    const lease = this.content.lease();
+    try {
+      const sink = this.#sink(lease);
+      const layerPut = await sink.put(layer);
+      const diffId = await options.diffId;
+      const docker = image.manifest.mediaType === MediaType.dockerManifest;
+      const created = options.history.created ?? new Date().toISOString();
+      const config: ImageConfig = {
+        ...image.config,
+        created,
+        ...(options.history.author ? { author: options.history.author } : {}),
+        config: options.runConfig,
+        rootfs: { type: 'layers', diff_ids: [...(image.config.rootfs?.diff_ids ?? []), diffId] },
+        history: [...(image.config.history ?? []), { ...options.history, created }],
+      };
+      const configPut = await sink.put(Buffer.from(JSON.stringify(config)));
+      const manifest: Manifest = {
+        schemaVersion: 2,
+        mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
+        config: { mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig, ...configPut },
+        layers: [...image.manifest.layers, { mediaType: docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, ...layerPut }],
+      };
+      const manifestPut = await sink.put(Buffer.from(JSON.stringify(manifest)));
+      const desc: Descriptor = { mediaType: manifest.mediaType!, ...manifestPut };
+      await this.#unpack(manifest, config);
+      await this.#bind(name, desc, desc);
+      return configPut.digest;
     } finally {
       lease.release();
     }

@@ -126,3 +126,20 @@ test('bind mounts resolve against the bundle and remount for their flags', () =>
     compileInitPlan(options(spec));
   }, /source does not exist/);
 });
+
+test('monitor stdio: pipes, log and attach socket right after DAEMONIZE, before any SETNS', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.namespaces!.push({ type: 'network', path: '/proc/1/ns/net' });
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n, i, all) => n.type !== 'network' || n.path || !all.some((m) => m.type === 'network' && m.path));
+  const stdio = { stdin: true, logFile: { path: '/var/lib/x/id-json.log', maxSize: 1024, maxFiles: 3 }, attachSocket: '/run/x/attach.sock' };
+  const plan = compileInitPlan(options(spec, { mode: 'wait', detach: true, stdio }));
+  const names = ops(plan);
+  const at = names.indexOf('DAEMONIZE');
+  assert.deepEqual(names.slice(at, at + 5), ['DAEMONIZE', 'STDIO_PIPES', 'LOG_FILE', 'ATTACH_SOCKET', 'SETNS']);
+  assert.deepEqual(find(plan, 'STDIO_PIPES'), [[1]]);
+  assert.deepEqual(find(plan, 'LOG_FILE'), [['/var/lib/x/id-json.log', 1024, 3]]);
+  assert.deepEqual(find(compileInitPlan(options(spec, { mode: 'wait', stdio: { stdin: false } })), 'STDIO_PIPES'), [[0]]);
+  assert.throws(() => compileInitPlan(options(spec, { mode: 'exit', stdio })), /mode wait/);
+  assert.throws(() => compileInitPlan(options(spec, { mode: 'wait', stdio: { stdin: false, attachSocket: `/${'a'.repeat(107)}` } })), /longer than 107 bytes/);
+});

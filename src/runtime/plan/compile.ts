@@ -45,6 +45,31 @@ export interface InitPlanOptions {
   syncHooks: boolean;
   /** cgroup v2 device filter steps; loading BPF needs the initial user namespace, so they come before any SETNS. */
   deviceFilter?: PlanStep[];
+  /** The monitor owns the container's stdio (native/PLAN.md, "The monitor's stdio"); needs mode `wait`. */
+  stdio?: MonitorStdio;
+}
+
+/** What a detached monitor does with the container's stdio: a json-file log, an attach socket. */
+export interface MonitorStdio {
+  /** a stdin pipe the attach clients write to (Docker's OpenStdin) */
+  stdin: boolean;
+  logFile?: { path: string; maxSize?: number; maxFiles?: number };
+  /** a unix socket path (at most 107 bytes: sun_path) */
+  attachSocket?: string;
+}
+
+/** sun_path holds 108 bytes, the last one the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+function stdioSteps(stdio: MonitorStdio, mode: InitPlanOptions['mode']): PlanStep[] {
+  if (mode !== 'wait') throw invalidArgument('monitor stdio needs the shim to stay as monitor (mode wait)');
+  const steps = [step('STDIO_PIPES', stdio.stdin ? 1 : 0)];
+  if (stdio.logFile) steps.push(step('LOG_FILE', stdio.logFile.path, stdio.logFile.maxSize ?? 0, stdio.logFile.maxFiles ?? 1));
+  if (stdio.attachSocket !== undefined) {
+    if (Buffer.byteLength(stdio.attachSocket) > MAX_SOCKET_PATH) throw invalidArgument(`attach socket ${stdio.attachSocket}: path longer than ${MAX_SOCKET_PATH} bytes`);
+    steps.push(step('ATTACH_SOCKET', stdio.attachSocket));
+  }
+  return steps;
 }
 
 
@@ -56,6 +81,8 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
 
   const launcher: PlanStep[] = [step('SET_DUMPABLE', 0), ...(options.deviceFilter ?? [])];
   if (options.detach) launcher.push(step('DAEMONIZE'));
+  // The pipes, log and socket belong to the monitor, so they are made in the host's namespaces.
+  if (options.stdio) launcher.push(...stdioSteps(options.stdio, options.mode));
   for (const type of JOIN_ORDER) {
     const ns = namespaces.find((n) => n.type === type && n.path);
     if (ns?.path) launcher.push(step('SETNS', ns.path, NAMESPACE_FLAGS[type]));

@@ -6,15 +6,12 @@
 
 import type { ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, WaitCondition, WaitResponse } from '../../api/index.ts';
 import { invalidArgument } from '../../util/errors.ts';
-import { Router, type Reply } from '../router.ts';
+import { Router } from '../router.ts';
 import { boolParam, filtersParam, intParam, readJson } from '../request.ts';
-import { frame, MULTIPLEXED_STREAM, RAW_STREAM, type StreamType } from '../stdcopy.ts';
+import { MULTIPLEXED_STREAM, RAW_STREAM } from '../stdcopy.ts';
+import { clientInput, pumpOutput, type OutputChunk } from '../hijack.ts';
 
-/** A piece of a container's output. */
-export interface OutputChunk {
-  stream: 1 | 2;
-  data: Uint8Array;
-}
+export type { OutputChunk };
 
 export interface ListOptions {
   all: boolean;
@@ -28,16 +25,25 @@ export interface LogsOptions {
   follow: boolean;
   /** number of lines from the end, or undefined for all */
   tail?: number;
+  /** Docker's timestamp prefix (RFC 3339, nine fraction digits) on every line */
+  timestamps: boolean;
+  /** seconds since the epoch, fraction allowed */
+  since?: string;
+  until?: string;
   signal: AbortSignal;
 }
 
 export interface AttachOptions {
+  /** the client's input goes to the container's stdin */
+  stdin: boolean;
   stdout: boolean;
   stderr: boolean;
   /** replay what was logged so far first */
   logs: boolean;
   /** keep streaming until the container's next exit */
   stream: boolean;
+  /** what the client sends on the hijacked connection */
+  input?: AsyncIterable<Uint8Array>;
   signal: AbortSignal;
 }
 
@@ -61,6 +67,8 @@ export interface ContainerBackend {
   isTty(ref: string): Promise<boolean>;
   logs(ref: string, options: LogsOptions): Promise<AsyncIterable<OutputChunk>>;
   attach(ref: string, options: AttachOptions): Promise<AsyncIterable<OutputChunk>>;
+  /** the TTY's size (rows, columns) */
+  resize(ref: string, height: number, width: number): Promise<void>;
 }
 
 const WAIT_CONDITIONS: readonly string[] = ['not-running', 'next-exit', 'removed'];
@@ -127,33 +135,42 @@ export function containerRouter(backend: ContainerBackend): Router {
       const stderr = boolParam(query, 'stderr');
       if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
       const tty = await backend.isTty(id);
-      const options: LogsOptions = { stdout, stderr, follow: boolParam(query, 'follow'), signal };
+      const options: LogsOptions = { stdout, stderr, follow: boolParam(query, 'follow'), timestamps: boolParam(query, 'timestamps'), signal };
       const tail = query.get('tail');
       if (tail !== null && tail !== '' && tail !== 'all') {
         if (!/^\d+$/.test(tail)) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tail)}`);
         options.tail = Number(tail);
       }
+      for (const key of ['since', 'until'] as const) {
+        const value = query.get(key);
+        if (value) options[key] = value;
+      }
       const chunks = await backend.logs(id, options);
       reply.begin(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
-      await pump(chunks, reply, tty);
+      await pumpOutput(chunks, reply, tty);
       reply.end();
     })
-    .add('POST', '/containers/{id}/attach', async ({ params, query, reply, signal }) => {
+    .add('POST', '/containers/{id}/attach', async (ctx) => {
+      const { params, query, reply, signal } = ctx;
       const id = params['id']!;
-      if (boolParam(query, 'stdin')) {
-        // Input is not relayed yet; accept the attach and never read from the client.
-      }
       const tty = await backend.isTty(id);
+      const input = boolParam(query, 'stdin') ? clientInput(ctx) : undefined;
       const chunks = await backend.attach(id, {
+        stdin: input !== undefined,
         stdout: boolParam(query, 'stdout'),
         stderr: boolParam(query, 'stderr'),
         logs: boolParam(query, 'logs'),
         stream: boolParam(query, 'stream'),
+        ...(input ? { input } : {}),
         signal,
       });
       reply.hijack(tty ? RAW_STREAM : MULTIPLEXED_STREAM);
-      await pump(chunks, reply, tty);
+      await pumpOutput(chunks, reply, tty);
       reply.end();
+    })
+    .add('POST', '/containers/{id}/resize', async ({ params, query, reply }) => {
+      await backend.resize(params['id']!, intParam(query, 'h') ?? 0, intParam(query, 'w') ?? 0);
+      reply.status(200);
     });
 }
 
@@ -164,12 +181,4 @@ function stopOptions(query: URLSearchParams): { signal?: string; timeout?: numbe
   const signal = query.get('signal');
   if (signal) options.signal = signal;
   return options;
-}
-
-/** Copies output to the client at the client's pace: a slow reader never makes us buffer a whole log. */
-async function pump(chunks: AsyncIterable<OutputChunk>, reply: Reply, raw: boolean): Promise<void> {
-  for await (const chunk of chunks) {
-    if (chunk.data.length === 0) continue;
-    if (!reply.write(raw ? chunk.data : frame(chunk.stream as StreamType, chunk.data))) await reply.drained();
-  }
 }

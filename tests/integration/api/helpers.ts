@@ -75,8 +75,9 @@ export class TestDaemon {
     return this.#log;
   }
 
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, [this.#bundle, '-H', `unix://${this.socket}`, '--data-root', this.root, '--exec-root', this.execRoot], {
+  /** Without networking by default (`--bridge none`): tests that want it pass their own bridge, CNI prefix and netns dir. */
+  async start(extraArgs: readonly string[] = ['--bridge', 'none']): Promise<void> {
+    const child = spawn(process.execPath, [this.#bundle, '-H', `unix://${this.socket}`, '--data-root', this.root, '--exec-root', this.execRoot, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, BERTH_SHIM: join(REPO, 'native/build/berth-shim') },
     });
