@@ -181,6 +181,7 @@ timed() {
 	return 0
 }
 
+NOTE=$(machine_note)
 declare -A DISK
 # shellcheck disable=SC2206 # word splitting of TOOLS is the point
 tools=($TOOLS)
@@ -205,8 +206,8 @@ for ((round = 1 - PULL_WARMUP; round <= PULL_RUNS; round++)); do
 	done
 	for tool in "${order[@]}"; do timed "$round" "$tool" warm; done
 done
-# podman and skopeo's containers-storage leave one mount per store: c/storage's overlay driver
-# bind-mounts ROOT/overlay onto itself (private propagation) and nothing unmounts it
+# c/storage's overlay driver bind-mounts ROOT/overlay onto itself (private propagation), also for
+# a pull; podman and skopeo do not always unmount it before they exit
 mapfile -t LEFT_MOUNTS < <(mounts_under "$WORK")
 for tool in "${tools[@]}"; do reset_store "$tool"; done
 AFTER_RESET=$(mounts_under "$WORK" | wc -l)
@@ -232,7 +233,7 @@ report() {
 	local scenario tool s m lo hi cpu gz tar rate urate ratio p pr pm plo phi
 	echo "## Image pull ($IMAGE, $PULL_RUNS interleaved rounds after $PULL_WARMUP warm-up)"
 	echo
-	echo "$(machine_note | sed 's/, load average/, load average before/'); after: $LOAD_AFTER"
+	echo "started $NOTE; load average at the end of the runs: $LOAD_AFTER"
 	echo "berth $("$BERTH" --version 2>/dev/null | head -1), $(podman --version), $(skopeo --version)"
 	echo
 	echo "Image: 2 layers, $(mb "$GZ_ALL") MB compressed, $(mb "$TAR_ALL") MB unpacked (tar streams; MB = 10^6 bytes):" \

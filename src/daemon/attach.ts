@@ -226,10 +226,13 @@ export async function attachContainer(ctx: DaemonContext, c: Container, request:
     if (!waiting) pending.set(c, (waiting = new Set()));
     const entry: Pending = () => connect();
     waiting.add(entry);
-    request.signal.addEventListener('abort', () => {
+    const forget = (): void => {
       waiting.delete(entry);
       queue.end();
-    }, { once: true });
+    };
+    request.signal.addEventListener('abort', forget, { once: true });
+    // removed without ever starting: nothing more will come
+    void c.removed().then(forget);
   }
   return (async function* () {
     if (backlog) {

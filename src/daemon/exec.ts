@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Process, Spec } from '../oci/runtime-spec.ts';
 import { exec } from '../runtime/index.ts';
-import { conflict, invalidArgument, notFound } from '../util/errors.ts';
+import { SyscallError, conflict, invalidArgument, notFound } from '../util/errors.ts';
 import type { OutputChunk } from './attach.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
@@ -176,6 +176,13 @@ function collect(sources: Array<[Readable | null | undefined, 1 | 2]>): AsyncGen
   })();
 }
 
+/** The text the docker CLI shows when the command could not start (runc's wording, as Docker relays it). */
+function startFailure(command: string, error: Error): string {
+  const errno = error instanceof SyscallError ? error.errno : 0;
+  const reason = errno === 2 ? (command.includes('/') ? 'no such file or directory' : 'executable file not found in $PATH') : errno === 13 ? 'permission denied' : error.message;
+  return `OCI runtime exec failed: exec failed: unable to start container process: exec: ${JSON.stringify(command)}: ${reason}: unknown`;
+}
+
 async function pumpInput(input: AsyncIterable<Uint8Array>, stdin: Writable): Promise<void> {
   stdin.on('error', () => {});
   try {
@@ -215,10 +222,12 @@ export async function startExec(ctx: DaemonContext, id: string, request: ExecSta
   }
   e.pid = result.pid;
   e.running = true;
+  let failure: string | undefined;
   const exited = result.exit!.then(
     (report) => {
       e.exitCode = report.code;
       e.running = false;
+      if (report.error) failure = startFailure(e.config.Cmd[0]!, report.error);
     },
     () => {
       e.exitCode = 126;
@@ -242,5 +251,7 @@ export async function startExec(ctx: DaemonContext, id: string, request: ExecSta
       if (chunk.stream === 1 ? wantOut : wantErr) yield chunk;
     }
     await exited;
+    // moby writes a start failure into the stream, where the docker CLI shows it
+    if (failure !== undefined) yield { stream: 1, data: Buffer.from(`${failure}\r\n`) };
   })();
 }

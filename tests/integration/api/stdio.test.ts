@@ -250,6 +250,15 @@ describe('exec', () => {
     assert.equal(r.stdout, '1000\n1000\n/\n1 bar\n');
   });
 
+  it("a command that cannot start: Docker's message and 127/126", async () => {
+    const missing = await d.docker('exec', id, 'nosuchcmd');
+    assert.equal(missing.code, 127);
+    assert.match(missing.stdout, /^OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuchcmd": executable file not found in \$PATH: unknown/);
+    const denied = await d.docker('exec', id, '/etc/passwd');
+    assert.equal(denied.code, 126);
+    assert.match(denied.stdout, /exec: "\/etc\/passwd": permission denied/);
+  });
+
   it('exec -i pipes stdin', async () => {
     const r = await dockerWithInput('piped\n', 'exec', '-i', id, 'cat');
     assert.equal(r.code, 0, r.stderr);
