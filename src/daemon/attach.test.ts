@@ -17,6 +17,7 @@ test('log rotation options: defaults, limits and docker checks', () => {
   assert.throws(() => logRotation({ LogConfig: { Config: { 'max-file': '0', 'max-size': '1k' } } }), /max-file cannot be less than 1/);
   assert.throws(() => logRotation({ LogConfig: { Config: { 'max-file': '2' } } }), /only be used with max-size/);
   assert.throws(() => logRotation({ LogConfig: { Type: 'syslog' } }), /logging driver syslog is not supported/);
+  assert.deepEqual(logRotation({ LogConfig: { Type: 'none' } }), { maxSize: 0, maxFiles: 1 });
 });
 
 test('timestamps get nine fraction digits, as docker prints them', () => {

@@ -41,7 +41,7 @@ export function parseByteSize(value: string): number {
 /** json-file's options as the monitor takes them: max-size in bytes (0 unlimited), max-file ≥ 1. */
 export function logRotation(hc: HostConfig): { maxSize: number; maxFiles: number } {
   const type = hc.LogConfig?.Type || 'json-file';
-  if (type !== 'json-file') throw invalidArgument(`logging driver ${type} is not supported: only json-file is`);
+  if (type !== 'json-file' && type !== 'none') throw invalidArgument(`logging driver ${type} is not supported: only json-file and none are`);
   const config = hc.LogConfig?.Config ?? {};
   const maxSize = config['max-size'] ? parseByteSize(config['max-size']) : 0;
   const maxFiles = config['max-file'] ? Number(config['max-file']) : 1;
@@ -53,7 +53,8 @@ export function logRotation(hc: HostConfig): { maxSize: number; maxFiles: number
 /** The monitor's stdio for a container: stdin when OpenStdin, the log with its rotation, the socket. */
 export function monitorStdioFor(ctx: DaemonContext, c: Container): MonitorStdio {
   const { maxSize, maxFiles } = logRotation(c.record.HostConfig);
-  return { stdin: c.record.Config.OpenStdin === true, logFile: { path: logPath(c), maxSize, maxFiles }, attachSocket: attachSocketPath(ctx, c.id) };
+  const logged = c.record.HostConfig.LogConfig?.Type !== 'none';
+  return { stdin: c.record.Config.OpenStdin === true, ...(logged ? { logFile: { path: logPath(c), maxSize, maxFiles } } : {}), attachSocket: attachSocketPath(ctx, c.id) };
 }
 
 /** Docker's RFC3339NanoFixed: always nine fraction digits. */
@@ -87,7 +88,13 @@ function toChunk(entry: LogEntry, timestamps: boolean): OutputChunk {
 }
 
 /** `GET /containers/{id}/logs` from the json-file log; following ends at the container's exit. */
-export async function* containerLogs(c: Container, request: LogsRequest): AsyncGenerator<OutputChunk> {
+export function containerLogs(c: Container, request: LogsRequest): AsyncGenerator<OutputChunk> {
+  // checked before the answer starts: the client gets the error, not an empty stream
+  if (c.record.HostConfig.LogConfig?.Type === 'none') throw invalidArgument('configured logging driver does not support reading');
+  return readContainerLogs(c, request);
+}
+
+async function* readContainerLogs(c: Container, request: LogsRequest): AsyncGenerator<OutputChunk> {
   const since = request.since && request.since !== '0' ? parseApiTime(request.since) : undefined;
   const until = request.until && request.until !== '0' ? parseApiTime(request.until) : undefined;
   const follow = request.follow && c.running && until === undefined;

@@ -173,7 +173,17 @@ describe('logs from the monitor json-file log', () => {
     assert.equal((await d.docker('logs', '--tail', '1', id)).stdout, 'line-199-xxxxxxxxxxxxxxxxxxxxxxxx\n');
   });
 
-  it('refuses an invalid max-size at start', async () => {
+  it('--log-driver none: output still reaches an attached client, logs refuses to read', async () => {
+    const r = await d.docker('run', '--rm', '--log-driver', 'none', 'busybox', 'echo', 'via-attach');
+    assert.equal(r.stdout, 'via-attach\n');
+    const id = await run('create', '--log-driver', 'none', 'busybox', 'true');
+    const logs = await d.docker('logs', id);
+    assert.notEqual(logs.code, 0);
+    assert.match(logs.stderr, /configured logging driver does not support reading/);
+    assert.match((await d.docker('run', '--rm', '--log-driver', 'syslog', 'busybox', 'true')).stderr, /logging driver syslog is not supported/);
+  });
+
+  it('refuses an invalid max-size at create', async () => {
     const r = await d.docker('run', '--rm', '--log-opt', 'max-size=lots', 'busybox', 'true');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /invalid size: 'lots'/);
