@@ -24,6 +24,9 @@ bash scripts/leak-check.sh snapshot "$leaks"
 # Users' machines don't set it, and it triples Node's start-up in every CLI call the tests make.
 unset NODE_EXTRA_CA_CERTS
 
+# Types first: strict TypeScript over src, tests and bench.
+npx --no-install tsc -p tsconfig.json
+
 passed=0
 failed=0
 flaky=()

@@ -229,6 +229,9 @@ int stdio_pollfds(struct pollfd *p, int max) {
 int stdio_timeout(void) { return IO.busy ? IDLE_MS : -1; }
 
 void stdio_events(const struct pollfd *p, int n) {
+  /* Accept (and read) attach clients first: a client connecting in the same poll round as the
+   * container's first output must get that output. */
+  if (n > IO.attach_at) attach_events(p + IO.attach_at, n - IO.attach_at);
   for (int i = 0; i < IO.attach_at && i < n; i++) {
     if (!p[i].revents) continue;
     if (p[i].events & POLLOUT) {
@@ -241,7 +244,6 @@ void stdio_events(const struct pollfd *p, int n) {
         break;
       }
   }
-  if (n > IO.attach_at) attach_events(p + IO.attach_at, n - IO.attach_at);
 }
 
 /* Quiet for a second: give back every buffer page that holds nothing pending. */

@@ -8,8 +8,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiServer, Router, containerRouter, execRouter, observeRouter, imageRouter, networkRouter, systemRouter, volumeRouter, containerFsRouter } from '../server/index.ts';
-import { Daemon, DEFAULT_RUNTIME_ROOT } from '../daemon/index.ts';
-import { DEFAULT_DATA_ROOT, ImageStore } from '../image/store/index.ts';
+import { Daemon, DEFAULT_RUNTIME_ROOT, ImageApi, RequestCredentials } from '../daemon/index.ts';
+import { DEFAULT_DATA_ROOT, ImageStore, LocalImageBackend } from '../image/store/index.ts';
+import { DockerConfigCredentials } from '../image/registry/index.ts';
 import { EngineError } from '../util/errors.ts';
 import { NetworkManager, NETNS_DIR } from '../network/index.ts';
 import { DnsService } from '../network/dns/service.ts';
@@ -53,6 +54,14 @@ async function openNetwork(root: string, values: { bridge?: string; 'cni-prefix'
   return manager;
 }
 
+/** The image routes' backend: the store's docker-shaped service, and the daemon's containers and volumes for `system df`. */
+function imageApi(daemon: Daemon, images: ImageStore, credentials: RequestCredentials, insecureRegistries: readonly string[]): ImageApi {
+  return new ImageApi(new LocalImageBackend(images, { insecureRegistries }), credentials, {
+    containers: () => daemon.list({ all: true, filters: {} }),
+    volumes: async () => (await daemon.volumes().list({})).Volumes,
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -80,7 +89,9 @@ async function main(argv: string[]): Promise<number> {
   const insecureRegistries = values['insecure-registry'] ?? [];
   // The image store asks the daemon, created after it, whether containers still use an image.
   let daemon: Daemon | undefined;
-  const images = await ImageStore.open({ root, insecureRegistries, isInUse: (id) => daemon?.usesImage(id) ?? true });
+  // a push or pull uses the credentials its request carried (X-Registry-Auth)
+  const credentials = new RequestCredentials(new DockerConfigCredentials());
+  const images = await ImageStore.open({ root, insecureRegistries, credentials, isInUse: (id) => daemon?.usesImage(id) ?? true });
   const network = await openNetwork(root, values);
   const dns = network === undefined ? undefined : new DnsService(network);
   daemon = await Daemon.open({
@@ -91,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     images,
     ...(values['seccomp-profile'] !== undefined ? { seccompProfile: values['seccomp-profile'] } : {}),
   });
-  const router = new Router().mount(systemRouter(daemon)).mount(containerRouter(daemon)).mount(execRouter(daemon)).mount(observeRouter(daemon)).mount(imageRouter(images)).mount(volumeRouter(daemon.volumes())).mount(containerFsRouter(daemon.containerFs()));
+  const router = new Router().mount(systemRouter(daemon)).mount(containerRouter(daemon)).mount(execRouter(daemon)).mount(observeRouter(daemon)).mount(imageRouter(imageApi(daemon, images, credentials, insecureRegistries))).mount(volumeRouter(daemon.volumes())).mount(containerFsRouter(daemon.containerFs()));
   const networks = daemon.networks();
   if (networks !== undefined) router.mount(networkRouter(networks));
   const server = new ApiServer(router);

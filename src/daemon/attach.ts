@@ -124,7 +124,7 @@ export interface AttachRequest {
 }
 
 /** Output chunks handed from socket callbacks to one async consumer. */
-class ChunkQueue {
+export class ChunkQueue {
   #items: OutputChunk[] = [];
   #ended = false;
   #wake: (() => void) | undefined;
@@ -174,11 +174,12 @@ const POLL_SYSCALLS = new Set(process.arch === 'arm64' ? ['73'] : ['7', '271']);
 const ACCEPT_WAIT_MS = 1000;
 
 /**
- * A connection the monitor has not accepted yet gets none of the output the monitor reads in
- * the same round (it reads the pipes before it accepts). The monitor asleep in poll() after our
- * connect returned has been through a round that accepted us: wait for that, at most a second.
+ * A connection the monitor (the parent of `initPid`) has not accepted yet gets none of the
+ * output the monitor reads in the same round (it reads the pipes before it accepts). The
+ * monitor asleep in poll() after our connect returned has been through a round that accepted
+ * us: wait for that, at most a second.
  */
-async function monitorAccepted(initPid: number): Promise<void> {
+export async function monitorAccepted(initPid: number): Promise<void> {
   let monitor: number;
   try {
     const stat = await readFile(`/proc/${initPid}/stat`, 'utf8');

@@ -16,6 +16,7 @@ import { effectiveCapabilities, parseSecurityOpts } from './spec/spec-opts.ts';
 import type { DaemonContext } from './context.ts';
 import type { ImageRunConfig } from './images.ts';
 import { planNetworking } from './network.ts';
+import { namespaceModes } from './namespace-modes.ts';
 import { removeAnonymousVolumes, resolveMounts } from './volumes.ts';
 
 /** 64 hex digits whose 12-digit short form is never all digits (it would read as a number). */
@@ -98,7 +99,7 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
     Path: command[0]!,
     Args: command.slice(1),
     Config: merged,
-    HostConfig: { ...hostConfig, NetworkMode: network.mode, LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
+    HostConfig: { ...hostConfig, ...namespaceModes(hostConfig), NetworkMode: network.mode, LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
     Image: image.Id,
     State: initialState(),
     RestartCount: 0,

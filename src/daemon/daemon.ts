@@ -16,7 +16,7 @@ import type { DaemonContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { removeContainer } from './delete.ts';
 import type { ImageService } from './images.ts';
-import { createExec, execIsTty, inspectExec, startExec, type ExecCreateRequest, type ExecInspect, type ExecStartRequest } from './exec.ts';
+import { createExec, execIsTty, inspectExec, resizeExec, startExec, type ExecCreateRequest, type ExecInspect, type ExecStartRequest } from './exec.ts';
 import { containerEvents, type EventMessage } from './events.ts';
 import { containerStats, type StatsResponse } from './stats.ts';
 import { topContainer, type TopResponse } from './top.ts';
@@ -256,9 +256,8 @@ export class Daemon {
     return execIsTty(this.#ctx, id);
   }
 
-  async execResize(id: string, _height: number, _width: number): Promise<void> {
-    // the exec's pty is relayed by its shim and sized once, at start (ConsoleSize)
-    inspectExec(this.#ctx, id);
+  async execResize(id: string, height: number, width: number): Promise<void> {
+    resizeExec(this.#ctx, id, height, width);
   }
 
   #get(ref: string): Container {

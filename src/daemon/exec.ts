@@ -1,19 +1,20 @@
 /**
  * `docker exec`: exec instances (moby's ExecConfig) created against a running container,
  * started once, inspected for their exit code afterwards. Each runs under a foreground shim
- * (the runtime's `exec`) whose stdio pipes the daemon holds: the process's stdout/stderr for a
- * plain exec, the relayed pty for a TTY. Instances live in memory, as in Docker, until their
- * container goes.
+ * (the runtime's `exec`): a plain exec's stdout/stderr are the shim's pipes, which the daemon
+ * holds; an attached TTY exec's pty is served by the shim on an attach socket, as a container's
+ * is, so resize frames reach it. Instances live in memory, as in Docker, until their container goes.
  */
 
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Process, Spec } from '../oci/runtime-spec.ts';
-import { exec } from '../runtime/index.ts';
+import { AttachClient, exec } from '../runtime/index.ts';
 import { SyscallError, conflict, invalidArgument, notFound } from '../util/errors.ts';
-import type { OutputChunk } from './attach.ts';
+import { ChunkQueue, monitorAccepted, type OutputChunk } from './attach.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { rootfsDir } from './paths.ts';
@@ -59,8 +60,8 @@ interface ExecInstance {
   running: boolean;
   exitCode: number | null;
   pid: number;
-  /** the relayed pty has no resize path yet: the size is set once, at start */
-  consoleSize?: { height: number; width: number };
+  /** a TTY exec's attach connection: its resize frames size the pty */
+  client?: AttachClient;
 }
 
 export interface ExecStartRequest {
@@ -183,6 +184,32 @@ function startFailure(command: string, error: Error): string {
   return `OCI runtime exec failed: exec failed: unable to start container process: exec: ${JSON.stringify(command)}: ${reason}: unknown`;
 }
 
+/** sun_path's limit: a longer path falls back to the shim's pipes (no resize). */
+const MAX_SOCKET_PATH = 107;
+
+/** A short free name beside the container's runtime state (the 64-digit ID already takes most of sun_path). */
+function execSocketPath(ctx: DaemonContext, containerId: string): string | undefined {
+  for (;;) {
+    const path = join(ctx.runtime.store.dir(containerId), `e${randomBytes(3).toString('hex')}.sock`);
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) return undefined;
+    if (!existsSync(path)) return path;
+  }
+}
+
+async function pumpToClient(input: AsyncIterable<Uint8Array>, client: AttachClient): Promise<void> {
+  try {
+    for await (const chunk of input) if (chunk.length > 0) client.write(chunk);
+  } catch {
+    // the client went away
+  }
+}
+
+/** `POST /exec/{id}/resize`: a resize frame to a TTY exec's monitor; nothing to do otherwise. */
+export function resizeExec(ctx: DaemonContext, id: string, height: number, width: number): void {
+  const e = lookup(ctx, id);
+  if (e.running && e.client && height > 0 && width > 0) e.client.resize(height, width);
+}
+
 async function pumpInput(input: AsyncIterable<Uint8Array>, stdin: Writable): Promise<void> {
   stdin.on('error', () => {});
   try {
@@ -212,11 +239,29 @@ export async function startExec(ctx: DaemonContext, id: string, request: ExecSta
   const attached = !request.detach;
   const stdin = attached && e.config.AttachStdin === true && request.input !== undefined;
   const tty = e.config.Tty === true;
-  const stdio: Array<'pipe' | 'ignore'> = [stdin || tty ? 'pipe' : 'ignore', attached ? 'pipe' : 'ignore', attached && !tty ? 'pipe' : 'ignore'];
+  // An attached TTY is served on an attach socket (resizable); otherwise the shim's pipes carry the stdio.
+  const socket = attached && tty ? execSocketPath(ctx, c.id) : undefined;
+  const stdio: Array<'pipe' | 'ignore'> = socket ? ['ignore', 'ignore', 'ignore'] : [stdin || tty ? 'pipe' : 'ignore', attached ? 'pipe' : 'ignore', attached && !tty ? 'pipe' : 'ignore'];
+  const queue = new ChunkQueue();
   let result: Awaited<ReturnType<typeof exec>>;
   try {
-    result = await exec(ctx.runtime, c.id, { process: await execProcess(c, e, consoleSize), stdio });
+    result = await exec(ctx.runtime, c.id, {
+      process: await execProcess(c, e, consoleSize),
+      stdio,
+      ...(socket
+        ? {
+            monitorStdio: { stdin: false, attachSocket: socket },
+            beforeStart: async (pid: number) => {
+              const client = await AttachClient.connect(socket, { stdout: (data) => queue.push({ stream: 1, data }) });
+              e.client = client;
+              void client.ended.then(() => queue.end());
+              await monitorAccepted(pid);
+            },
+          }
+        : {}),
+    });
   } catch (err) {
+    e.client?.close();
     e.exitCode = 126;
     throw err;
   }
@@ -234,6 +279,20 @@ export async function startExec(ctx: DaemonContext, id: string, request: ExecSta
       e.running = false;
     },
   );
+  if (socket) {
+    const client = e.client;
+    if (!client) {
+      queue.end();
+    } else {
+      if (stdin && request.input) void pumpToClient(request.input, client);
+      request.signal.addEventListener('abort', () => client.close(), { once: true });
+    }
+    return (async function* () {
+      yield* queue.drain();
+      await exited;
+      if (failure !== undefined) yield { stream: 1, data: Buffer.from(`${failure}\r\n`) };
+    })();
+  }
   const child = result.child!;
   if (stdin && request.input) void pumpInput(request.input, child.stdin!);
   // a TTY without input keeps its (silent) stdin pipe open until the process ends

@@ -6,3 +6,4 @@
 export { Daemon, DEFAULT_RUNTIME_ROOT, SECCOMP_PROFILE_PATHS, type DaemonOptions } from './daemon.ts';
 export type { ImageService, ImageRunConfig } from './images.ts';
 export { buildSpec, baseSpec, effectiveCapabilities, type SpecOpt } from './spec/spec-opts.ts';
+export { ImageApi, RequestCredentials, type DiskUsageSources } from './image-api.ts';

@@ -15,6 +15,7 @@ import type { Container, ContainerRecord, RequestedEndpoint } from './container.
 import type { DaemonContext } from './context.ts';
 import { containerResolvConf, etcFilePaths, hostsFile } from './etc-files.ts';
 import type { SpecOpt } from './spec/spec-opts.ts';
+import { releaseNamespaces } from './namespace-modes.ts';
 
 export type NetworkMode =
   | { kind: 'none' }
@@ -192,8 +193,9 @@ export async function writeNetworkEtcFiles(dir: string, prepared: PreparedNetwor
   if (prepared.resolvConf !== undefined) await writeFile(paths.resolvConf, prepared.resolvConf, { mode: 0o644 });
 }
 
-/** Detaches every network and removes the namespace; idempotent, called at every exit and removal. */
+/** Detaches every network and removes the namespace (and a shareable /dev/shm); idempotent, called at every exit and removal. */
 export async function teardownNetwork(ctx: DaemonContext, c: Container): Promise<void> {
+  await releaseNamespaces(c);
   await ctx.network?.teardown(c.id);
 }
 

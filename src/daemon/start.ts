@@ -18,6 +18,7 @@ import { etcFilePaths, writeEtcFiles, type EtcFiles } from './etc-files.ts';
 import { clearExitFile, exitFilePath } from './exit-file.ts';
 import { monitorContainer } from './monitor.ts';
 import { prepareNetwork, teardownNetwork, writeNetworkEtcFiles } from './network.ts';
+import { prepareNamespaces } from './namespace-modes.ts';
 import { checkExecutable } from './look-path.ts';
 import { removeContainer } from './delete.ts';
 import { resolveUser, type ResolvedUser } from './user.ts';
@@ -152,8 +153,10 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     const network = await prepareNetwork(ctx, c, hostname);
     undo.push(() => teardownNetwork(ctx, c));
     await writeNetworkEtcFiles(c.dir, network);
+    // its /dev/shm mount is undone with the network (teardownNetwork)
+    const namespaces = await prepareNamespaces(ctx, c);
     const user = await resolveUser(rootfs, record.Config.User, record.HostConfig.GroupAdd ?? []);
-    const spec: Spec = buildSpec([...containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile), network.specOpt]);
+    const spec: Spec = buildSpec([...containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile), network.specOpt, namespaces]);
     await checkExecutable(rootfs, record.Path, spec.process!.env ?? [], spec.process!.cwd);
     // the bundle is rebuilt at every start: no need to make it durable
     await writeFile(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });

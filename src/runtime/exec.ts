@@ -26,6 +26,13 @@ export interface ExecOptions {
   pidFile?: string;
   preserveFds?: number;
   stdio?: ShimStartOptions['stdio'];
+  /**
+   * The shim, as the process's monitor, owns its stdio: pipes (or the pty) served on an attach
+   * socket (native/PLAN.md, "The monitor's stdio"); foreground only.
+   */
+  monitorStdio?: { stdin: boolean; attachSocket: string };
+  /** Called once the process exists, before it runs (attach clients connect here). */
+  beforeStart?: (pid: number) => Promise<void>;
 }
 
 export interface ExecResult {
@@ -45,7 +52,13 @@ export async function exec(rt: Runtime, id: string, options: ExecOptions): Promi
   const terminal = options.process.terminal === true;
   const detach = options.detach ?? false;
 
-  const plan: Plan = [step('SET_DUMPABLE', 0), ...joinNamespaceSteps(record.pid, (spec.linux?.namespaces ?? []).map((n) => n.type))];
+  const plan: Plan = [step('SET_DUMPABLE', 0)];
+  if (options.monitorStdio) {
+    if (detach) throw failedPrecondition('exec: monitor stdio needs a foreground exec');
+    // made before the namespaces are joined: the socket path is the host's
+    plan.push(step('STDIO_PIPES', options.monitorStdio.stdin ? 1 : 0), step('ATTACH_SOCKET', options.monitorStdio.attachSocket));
+  }
+  plan.push(...joinNamespaceSteps(record.pid, (spec.linux?.namespaces ?? []).map((n) => n.type)));
   if (terminal) {
     if (options.consoleSocket) plan.push(step('CONSOLE_SOCKET', resolve(options.consoleSocket)));
     else if (!detach) plan.push(step('CONSOLE_PAIR'));
@@ -73,13 +86,16 @@ export async function exec(rt: Runtime, id: string, options: ExecOptions): Promi
     }
     if (message.type === 'pid') pid = message.pid;
     if (message.type === 'sync') {
-      await cgroup.addProcess(pid).then(
-        () => shim.send('ok'),
-        (err: Error) => {
-          shim.send(`abort ${err.message}`);
-          throw err;
-        },
-      );
+      await cgroup
+        .addProcess(pid)
+        .then(() => options.beforeStart?.(pid))
+        .then(
+          () => shim.send('ok'),
+          (err: Error) => {
+            shim.send(`abort ${err.message}`);
+            throw err;
+          },
+        );
     }
     if (message.type === 'ready') break;
   }

@@ -56,6 +56,13 @@ describe('Router', () => {
     assert.ok(router.match('GET', '/v1.24/containers/json'));
   });
 
+  it('lets a {name*} segment take the slashes of an image name', () => {
+    const router = new Router().add('GET', '/images/{name*}/json', () => {}).add('DELETE', '/images/{name*}', () => {});
+    assert.deepEqual(router.match('GET', '/v1.51/images/127.0.0.1:5000/a/b/json')?.params, { name: '127.0.0.1:5000/a/b' });
+    assert.deepEqual(router.match('DELETE', '/images/busybox%3Alatest')?.params, { name: 'busybox:latest' });
+    assert.equal(router.match('GET', '/images/json'), undefined);
+  });
+
   it('mounts other routers', () => {
     const outer = new Router().mount(new Router().add('GET', '/_ping', () => {}));
     assert.ok(outer.match('GET', '/v1.40/_ping'));

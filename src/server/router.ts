@@ -107,6 +107,8 @@ function split(path: string): string[] {
 }
 
 function matchSegments(pattern: string[], path: string[]): Record<string, string> | undefined {
+  const greedy = pattern.findIndex((s) => s.startsWith('{') && s.endsWith('*}'));
+  if (greedy !== -1) return matchGreedy(pattern, path, greedy);
   if (pattern.length !== path.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
@@ -125,4 +127,24 @@ function matchSegments(pattern: string[], path: string[]): Record<string, string
     }
   }
   return params;
+}
+
+/**
+ * A `{name*}` segment takes one or more path segments: image names carry slashes
+ * (`127.0.0.1:5000/busybox`) and the docker CLI sends them unescaped, as moby's `{name:.*}`.
+ */
+function matchGreedy(pattern: string[], path: string[], at: number): Record<string, string> | undefined {
+  const tail = pattern.length - at - 1;
+  const taken = path.length - at - tail;
+  if (taken < 1) return undefined;
+  const head = matchSegments(pattern.slice(0, at), path.slice(0, at));
+  const rest = matchSegments(pattern.slice(at + 1), path.slice(at + taken));
+  if (!head || !rest) return undefined;
+  let value: string;
+  try {
+    value = path.slice(at, at + taken).map(decodeURIComponent).join('/');
+  } catch {
+    return undefined;
+  }
+  return { ...head, ...rest, [pattern[at]!.slice(1, -2)]: value };
 }

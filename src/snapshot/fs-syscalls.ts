@@ -76,9 +76,13 @@ export interface NodeSpec {
   minor?: number;
 }
 
+function nodeOp(n: NodeSpec): Op {
+  return { op: 'mknod', path: n.path, kind: n.kind, major: n.major ?? 0, minor: n.minor ?? 0 };
+}
+
 /** mknod(2) for each node, in order, mode 0600 (callers chmod); stops at the first failure. */
 export async function mknods(nodes: NodeSpec[]): Promise<void> {
-  await runHelper(nodes.map((n) => ({ op: 'mknod', path: n.path, kind: n.kind, major: n.major ?? 0, minor: n.minor ?? 0 })));
+  await runHelper(nodes.map(nodeOp));
 }
 
 export async function mknod(path: string, kind: NodeKind, major = 0, minor = 0): Promise<void> {
@@ -91,9 +95,21 @@ export interface XattrSet {
   value: Buffer;
 }
 
+function setOps(items: XattrSet[]): Op[] {
+  return items.map((i) => ({ op: 'set', path: i.path, name: i.name, value: i.value.toString('hex') }));
+}
+
 /** lsetxattr(2) for each item, in order; stops at the first failure. */
 export async function lsetxattrs(items: XattrSet[]): Promise<void> {
-  await runHelper(items.map((i) => ({ op: 'set', path: i.path, name: i.name, value: i.value.toString('hex') })));
+  await runHelper(setOps(items));
+}
+
+/**
+ * The nodes, then the xattrs, in one helper process: a layer's whiteouts and xattrs cost one
+ * python3 start-up (~30 ms) instead of two.
+ */
+export async function mknodsThenLsetxattrs(nodes: NodeSpec[], items: XattrSet[]): Promise<void> {
+  await runHelper([...nodes.map(nodeOp), ...setOps(items)]);
 }
 
 /** Every extended attribute of each path (symlinks not followed); file systems without xattrs give none. */

@@ -141,7 +141,9 @@ export class Authorizer {
     const realm = challenge.params['realm'];
     if (!realm) throw new EngineError('unavailable', `authenticate to ${host}: bearer challenge without realm`);
     const sorted = [...new Set(scopes)].sort();
-    const key = `${host}|${realm}|${challenge.params['service'] ?? ''}|${sorted.join(' ')}`;
+    // Keyed by who asked too: a daemon serves requests carrying different credentials, and a
+    // token granted to one of them must never answer for another.
+    const key = `${host}|${realm}|${challenge.params['service'] ?? ''}|${sorted.join(' ')}|${creds ? basicAuthorization(creds) : 'anonymous'}`;
     const cached = this.#tokens.get(key);
     if (!fresh && cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
     let pending = this.#inflight.get(key);

@@ -29,7 +29,7 @@ export class LocalImageBackend {
     this.#configPath = options.dockerConfigPath;
   }
 
-  async pull(input: string, options: { platform?: string; onMessage: (message: ProgressMessage) => void }): Promise<{ reference: string }> {
+  async pull(input: string, options: { platform?: string; onMessage: (message: ProgressMessage) => void; signal?: AbortSignal }): Promise<{ reference: string }> {
     const ref = parseReference(input);
     const emit = options.onMessage;
     emit({ id: ref.tag ?? ref.digest!, status: `Pulling from ${ref.path}` });
@@ -37,6 +37,7 @@ export class LocalImageBackend {
     const started = new Set<string>();
     const result = await this.#store.pull(input, {
       ...(options.platform !== undefined ? { platform: options.platform } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onProgress: (event) => {
         const { id, status } = event;
         if (status === 'Waiting') {
@@ -57,11 +58,12 @@ export class LocalImageBackend {
     return { reference: formatReference(ref) };
   }
 
-  async push(input: string, options: { onMessage: (message: ProgressMessage) => void }): Promise<void> {
+  async push(input: string, options: { onMessage: (message: ProgressMessage) => void; signal?: AbortSignal }): Promise<void> {
     const ref = parseReference(input);
     const emit = options.onMessage;
     emit({ status: `The push refers to repository [${repositoryName(ref)}]` });
     const result = await this.#store.push(input, {
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onProgress: (event) => {
         const { id, status } = event;
         if (status === 'Waiting') emit({ id, status: 'Preparing' });

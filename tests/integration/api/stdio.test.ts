@@ -72,10 +72,11 @@ function dockerWithInput(input: string, ...args: string[]): Promise<{ code: numb
 
 /**
  * The docker CLI in a pty of 33 rows × 77 columns: after a first pause each `send` is typed,
- * with a pause after it; returns everything the terminal showed and the CLI's exit code.
+ * with a pause after it (`<resize>`: the terminal becomes 44 × 99 and the CLI gets SIGWINCH);
+ * returns everything the terminal showed and the CLI's exit code.
  */
 const PTY_DRIVER = `
-import os, pty, sys, time, select, struct, fcntl, termios, json
+import os, pty, sys, time, select, struct, fcntl, termios, json, signal
 args = json.loads(sys.argv[1]); sends = json.loads(sys.argv[2])
 pid, fd = pty.fork()
 if pid == 0:
@@ -94,7 +95,11 @@ def read_for(t):
             out += data
 read_for(1.5)
 for s in sends:
-    os.write(fd, s.encode())
+    if s == '<resize>':
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 44, 99, 0, 0))
+        os.kill(pid, signal.SIGWINCH)
+    else:
+        os.write(fd, s.encode())
     read_for(1.0)
 deadline = time.time() + 20
 while time.time() < deadline:
@@ -197,10 +202,11 @@ describe('attach with hijacked streams', () => {
     assert.equal(r.stdout, 'hello\nworld\ndone\n');
   });
 
-  it('docker run -it gives the container a pty of the client terminal size, input and exit code', async () => {
-    const r = await inPty(['tty; stty size; echo $TERM; echo $((6*7))\n', 'exit 7\n'], 'run', '-it', '--rm', 'busybox', 'sh');
+  it('docker run -it gives the container a pty of the client terminal size, resize, input and exit code', async () => {
+    const r = await inPty(['tty; stty size; echo $TERM; echo $((6*7))\n', '<resize>', 'stty size\n', 'exit 7\n'], 'run', '-it', '--rm', 'busybox', 'sh');
     assert.equal(r.code, 7, r.out);
     assert.match(r.out, /\/dev\/pts\/\d+\r\n33 77\r\nxterm\r\n42\r\n/);
+    assert.match(r.out, /stty size\r\n44 99\r\n/, 'SIGWINCH resizes the pty');
   });
 
   it('ctrl-p ctrl-q detaches from docker run -it and the container runs on', async () => {
@@ -293,10 +299,11 @@ describe('exec', () => {
     assert.equal((await d.api('GET', '/exec/nope/json')).status, 404);
   });
 
-  it('exec -it gives a pty of the client size', async () => {
-    const r = await inPty(['tty; stty size; echo $TERM\n', 'exit 4\n'], 'exec', '-it', id, 'sh');
+  it('exec -it gives a pty of the client size, resized on SIGWINCH', async () => {
+    const r = await inPty(['tty; stty size; echo $TERM\n', '<resize>', 'stty size\n', 'exit 4\n'], 'exec', '-it', id, 'sh');
     assert.equal(r.code, 4, r.out);
     assert.match(r.out, /\/dev\/pts\/\d+\r\n33 77\r\nxterm\r\n/);
+    assert.match(r.out, /stty size\r\n44 99\r\n/, 'SIGWINCH resizes the exec pty');
   });
 
   it('refuses exec in a stopped container', async () => {

@@ -1,0 +1,194 @@
+/**
+ * The image half of the Engine API as the daemon serves it: the image store's docker-shaped
+ * service (LocalImageBackend) behind the image router, plus what only the daemon knows —
+ * `system df` needs its containers and volumes, and a push or pull runs with the credentials
+ * its request carried (X-Registry-Auth), which the registry client reads through
+ * `RequestCredentials` while that request's work is under way.
+ */
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerSummary } from '../api/index.ts';
+import type { LocalImageBackend } from '../image/store/index.ts';
+import { authKeyFor, type CredentialStore, type Credentials } from '../image/registry/index.ts';
+import type { ImageBackend, ImageDeleteItem, ProgressMessage, RegistryAuth } from '../server/index.ts';
+import { EngineError, errorCode, invalidArgument } from '../util/errors.ts';
+import type { Volume } from '../volume/index.ts';
+
+/**
+ * Credentials the registry client asks for by host: the current request's X-Registry-Auth when
+ * it names that registry (or names none), else the fallback store.
+ */
+export class RequestCredentials implements CredentialStore {
+  #scope = new AsyncLocalStorage<RegistryAuth>();
+  #fallback: CredentialStore | undefined;
+
+  constructor(fallback?: CredentialStore) {
+    this.#fallback = fallback;
+  }
+
+  /** Runs `fn` with `auth` as the credentials of every registry call it makes. */
+  run<T>(auth: RegistryAuth, fn: () => Promise<T>): Promise<T> {
+    return this.#scope.run(auth, fn);
+  }
+
+  async get(host: string): Promise<Credentials | undefined> {
+    const auth = this.#scope.getStore();
+    if (auth?.username !== undefined && auth.password !== undefined) {
+      if (auth.serveraddress === undefined || authKeyFor(auth.serveraddress) === authKeyFor(host)) return { username: auth.username, password: auth.password };
+    }
+    return this.#fallback?.get(host);
+  }
+}
+
+/** What `system df` needs from the daemon beyond images. */
+export interface DiskUsageSources {
+  containers(): Promise<ContainerSummary[]>;
+  volumes(): Promise<Volume[]>;
+}
+
+/** The store's "no such image" in Docker's words: the CLI matches on them. */
+function dockerError(err: unknown): unknown {
+  if (err instanceof EngineError && err.kind === 'not-found' && err.message.startsWith('no such image: ')) {
+    return new EngineError('not-found', `No such image: ${err.message.slice('no such image: '.length)}`, { cause: err });
+  }
+  return err;
+}
+
+async function docker<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw dockerError(err);
+  }
+}
+
+/** Bytes of regular files and symlinks under `dir` (moby's directory.Size); 0 when it is gone. */
+async function directorySize(dir: string): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return 0;
+    throw err;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await directorySize(path);
+    else total += await lstat(path).then((s) => s.size, () => 0);
+  }
+  return total;
+}
+
+export class ImageApi implements ImageBackend {
+  #images: LocalImageBackend;
+  #credentials: RequestCredentials;
+  #sources: DiskUsageSources;
+
+  constructor(images: LocalImageBackend, credentials: RequestCredentials, sources: DiskUsageSources) {
+    this.#images = images;
+    this.#credentials = credentials;
+    this.#sources = sources;
+  }
+
+  async pull(ref: string, options: { platform?: string; auth: RegistryAuth; onMessage: (message: ProgressMessage) => void; signal: AbortSignal }): Promise<void> {
+    // moby says "Pulling from" once it has the manifest: a name the registry does not know is
+    // then an HTTP error (404), not a message in a stream that has already begun
+    let held: ProgressMessage | undefined;
+    let first = true;
+    const onMessage = (message: ProgressMessage): void => {
+      if (first) {
+        first = false;
+        held = message;
+        return;
+      }
+      if (held !== undefined) options.onMessage(held);
+      held = undefined;
+      options.onMessage(message);
+    };
+    await this.#credentials.run(options.auth, () =>
+      this.#images.pull(ref, { ...(options.platform !== undefined ? { platform: options.platform } : {}), onMessage, signal: options.signal }),
+    );
+  }
+
+  push(ref: string, options: { auth: RegistryAuth; onMessage: (message: ProgressMessage) => void; signal: AbortSignal }): Promise<void> {
+    return docker(this.#credentials.run(options.auth, () => this.#images.push(ref, { onMessage: options.onMessage, signal: options.signal })));
+  }
+
+  import(rootfs: AsyncIterable<Uint8Array>, options: { ref?: string; changes: string[]; message?: string }): Promise<string> {
+    return this.#images.import(rootfs, options);
+  }
+
+  list(options: { all: boolean; filters: Record<string, string[]> }): Promise<unknown[]> {
+    const filters = Object.entries(options.filters).flatMap(([key, values]) => values.map((v) => `${key}=${v}`));
+    return docker(this.#images.list({ filters }));
+  }
+
+  inspect(name: string): Promise<unknown> {
+    return docker(this.#images.inspect(name));
+  }
+
+  history(name: string): Promise<unknown[]> {
+    return docker(this.#images.history(name));
+  }
+
+  tag(source: string, target: string): Promise<void> {
+    return docker(this.#images.tag(source, target));
+  }
+
+  async remove(name: string, options: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]> {
+    try {
+      // there are no parent images to keep or prune: every image here is a complete pull, load or commit
+      return await this.#images.remove(name, { force: options.force });
+    } catch (err) {
+      throw await this.#namingContainer(dockerError(err));
+    }
+  }
+
+  /** The store cannot know which container uses an image; docker's refusal names one. */
+  async #namingContainer(err: unknown): Promise<unknown> {
+    const marker = ' - container is using its referenced image ';
+    if (!(err instanceof EngineError && err.kind === 'conflict' && err.message.includes(marker))) return err;
+    const short = err.message.slice(err.message.indexOf(marker) + marker.length).trim();
+    const user = (await this.#sources.containers()).find((c) => c.ImageID.replace(/^sha256:/, '').startsWith(short));
+    if (user === undefined) return err;
+    return new EngineError('conflict', err.message.replace(marker, ` - container ${user.Id.slice(0, 12)} is using its referenced image `), { cause: err });
+  }
+
+  async prune(filters: Record<string, string[]>): Promise<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }> {
+    let all = false;
+    for (const [key, values] of Object.entries(filters)) {
+      if (key !== 'dangling') throw invalidArgument(`invalid filter '${key}'`);
+      for (const value of values) {
+        if (!['true', 'false', '1', '0'].includes(value.toLowerCase())) throw invalidArgument(`invalid filter 'dangling=${value}'`);
+        all = value === 'false' || value === '0';
+      }
+    }
+    const report = await this.#images.prune({ all });
+    return { ImagesDeleted: report.ImagesDeleted.length > 0 ? report.ImagesDeleted : null, SpaceReclaimed: report.SpaceReclaimed };
+  }
+
+  save(names: string[]): Promise<AsyncIterable<Uint8Array>> {
+    return docker(this.#images.save(names));
+  }
+
+  load(archive: AsyncIterable<Uint8Array>): Promise<string[]> {
+    return this.#images.load(archive);
+  }
+
+  async diskUsage(): Promise<unknown> {
+    const [images, containers, volumes] = await Promise.all([this.#images.systemDf(), this.#sources.containers(), this.#sources.volumes()]);
+    const refs = new Map<string, number>();
+    for (const c of containers) for (const m of c.Mounts) if (m.Type === 'volume' && m.Name !== undefined) refs.set(m.Name, (refs.get(m.Name) ?? 0) + 1);
+    return {
+      LayersSize: images.LayersSize,
+      Images: images.Images,
+      // a container's writable layer is not measured yet: 0, never a guess
+      Containers: containers.map((c) => ({ ...c, SizeRw: 0, SizeRootFs: 0 })),
+      Volumes: await Promise.all(volumes.map(async (v) => ({ ...v, UsageData: { Size: await directorySize(v.Mountpoint), RefCount: refs.get(v.Name) ?? 0 } }))),
+      BuildCache: [],
+    };
+  }
+}
