@@ -46,7 +46,7 @@ async function send(host: string, port: number, bytes: number, timeoutMs: number
   const chunk = Buffer.alloc(1 << 20);
   const started = process.hrtime.bigint();
   const closed = new Promise<void>((resolve, reject) => {
-    socket.once('close', (hadError) => (hadError ? undefined : resolve()));
+    socket.once('close', (hadError) => (hadError ? reject(new Error(`send to ${host}:${port}: connection reset`)) : resolve()));
     socket.once('error', reject);
   });
   socket.resume();
@@ -60,6 +60,15 @@ async function send(host: string, port: number, bytes: number, timeoutMs: number
   await closed;
   clearTimeout(timer);
   return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** The chains every CNI attachment shares (bridge, firewall and portmap plugins). */
+const SHARED_CNI_CHAINS = new Set(['CNI-FORWARD', 'CNI-ADMIN', 'CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ']);
+
+/** Whether a chain has rules of its own (then some attachment still uses it). */
+async function chainUsed(chain: string): Promise<boolean> {
+  const saved = (await run('iptables-save', [])).stdout;
+  return saved.split('\n').some((l) => l.startsWith(`-A ${chain} `));
 }
 
 async function chains(): Promise<string[]> {
@@ -105,8 +114,14 @@ async function main(argv: string[]): Promise<void> {
       await manager.destroy();
     }
     const had = new Set(before.chains);
-    const fresh = (await chains()).filter((c) => !had.has(c) && (c.startsWith('CNI-') || c.startsWith('NETAVARK')));
-    await removeChains(new Set(fresh));
+    // Only chains nobody else can be using: other sessions' CNI tests make per-container CNI-
+    // chains at the same time, so those are left to berthd's own teardown (destroy above).
+    const fresh = new Set<string>();
+    for (const c of await chains()) {
+      if (had.has(c)) continue;
+      if (c.startsWith('NETAVARK') || (SHARED_CNI_CHAINS.has(c) && !(await chainUsed(c)))) fresh.add(c);
+    }
+    await removeChains(fresh);
     await removeEmptyNewTables(new Set(before.tables));
     await writeFile('/proc/sys/net/ipv4/ip_forward', before.ipForward);
   } else {

@@ -4,13 +4,16 @@
 #           bridge network vs `--network none`, and podman's `run --rm` on its default (netavark)
 #           bridge vs `--network none` if podman is installed. Target: the network adds ≤ 10 ms to
 #           a berthd start with the warm pool warm (every timed run is preceded by a pause in
-#           which the pool refills: hyperfine --prepare 'sleep $SETTLE_S').
+#           which the pool refills). The two commands alternate run by run (the order flips every
+#           round), so the load of other sessions on this shared VM hits both alike; the report gives
+#           each command's median and the median of the per-round differences.
 #   tcp     throughput of a fixed byte count from the host into a busybox `nc` sink in a container,
 #           through a published port on 127.0.0.1 vs straight to the container's address, runs
 #           alternating. Target: published ≥ 90 % of direct.
 # berthd is bundled from src/ (esbuild) into the scratch dir and started by this script on its own
 # socket, data root, exec root, bridge, CNI prefix and netns dir; podman uses a private --root and
-# --runroot and the anchors' containers.conf settings. NODE_EXTRA_CA_CERTS is unset (lib.sh).
+# --runroot and the anchors' containers.conf settings, with runc as its runtime (crun 1.8 refuses
+# this VM's hybrid cgroup layout unless the host is changed, see lib.sh). NODE_EXTRA_CA_CERTS is unset (lib.sh).
 # The EXIT trap removes every container, stops berthd, destroys its default network (bridge,
 # leases, netns), deletes the iptables chains and empty nft tables that were not there before,
 # restores ip_forward, unmounts and removes the scratch dir.
@@ -20,7 +23,7 @@
 #          PODMAN=1 (0 skips podman), DOCKER_CLI=/usr/local/bin/docker, NETWORK_POOL (berthd's)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need node hyperfine jq ip iptables-save awk
+need node jq ip iptables-save awk
 DOCKER_CLI=${DOCKER_CLI:-/usr/local/bin/docker}
 [[ -x $DOCKER_CLI ]] || die "missing docker CLI: $DOCKER_CLI"
 SETTLE_S=${SETTLE_S:-0.3}
@@ -100,19 +103,41 @@ echo "$(machine_note); docker CLI $("$DOCKER_CLI" version --format '{{.Client.Ve
 echo
 
 # -- start latency ----------------------------------------------------------------------------------
-hyperfine -N --style none --runs "$RUNS" --warmup "$WARMUP" --prepare "sleep $SETTLE_S" --export-json "$OUT/start-berth.json" \
-	-n "berth bridge" "$DK run --rm busybox true" \
-	-n "berth none" "$DK run --rm --network none busybox true" >"$OUT/start-berth.txt"
+# paired NAME_A NAME_B FILE -- CMD_A... -- CMD_B...: alternating timed runs, microseconds per line
+paired() {
+	local a=$1 b=$2 file=$3 i s first
+	shift 4
+	local -a ca=() cb=()
+	while [[ $1 != -- ]]; do ca+=("$1"); shift; done
+	shift
+	cb=("$@")
+	: >"$file"
+	for ((i = 1; i <= WARMUP + RUNS; i++)); do
+		for first in 0 1; do
+			sleep "$SETTLE_S"
+			if (((i + first) % 2)); then name=$a; cmd=("${ca[@]}"); else name=$b; cmd=("${cb[@]}"); fi
+			s=$(date +%s%N)
+			"${cmd[@]}" >/dev/null 2>>"$OUT/start-errors.log" || die "$name failed: $(tail -3 "$OUT/start-errors.log")"
+			((i > WARMUP)) && printf '%d\t%s\t%d\n' "$i" "$name" $((($(date +%s%N) - s) / 1000)) >>"$file"
+		done
+	done
+	return 0
+}
+paired "berth bridge" "berth none" "$OUT/start-berth.tsv" -- $DK run --rm busybox true -- $DK run --rm --network none busybox true
 
 PODMAN_RAN=0
 if ((PODMAN)) && command -v podman >/dev/null; then
 	mkdir -p "$WORK/podman"
-	hn=$(ulimit -Hn)
+	# podman's defaults (1048576) fail without CAP_SYS_RESOURCE here (anchors' bench-podman.sh)
+	hn=$(ulimit -Hn) hu=$(ulimit -Hu)
 	[[ $hn == unlimited ]] && hn=20000
+	[[ $hu == unlimited || $hu -gt 32768 ]] && hu=32768
 	cat >"$WORK/podman/containers.conf" <<-EOF
 		[containers]
-		default_ulimits = ["nofile=$hn:$hn"]
+		default_ulimits = ["nofile=$hn:$hn", "nproc=$hu:$hu"]
 		[engine]
+		# crun 1.8 refuses this hybrid cgroup layout (lib.sh); runc takes it as it is
+		runtime = "runc"
 		cgroup_manager = "cgroupfs"
 		events_logger = "file"
 		[network]
@@ -123,41 +148,47 @@ if ((PODMAN)) && command -v podman >/dev/null; then
 	}
 	if pm load -q -i "$BUSYBOX_TAR" >/dev/null 2>"$OUT/podman-load.err" && pm run --rm --network none busybox true 2>"$OUT/podman-run.err"; then
 		PM="env CONTAINERS_CONF=$WORK/podman/containers.conf podman --root $WORK/podman/root --runroot $WORK/podman/run"
-		hyperfine -N --style none --runs "$RUNS" --warmup "$WARMUP" --prepare "sleep $SETTLE_S" --export-json "$OUT/start-podman.json" \
-			-n "podman bridge" "$PM run --rm busybox true" \
-			-n "podman none" "$PM run --rm --network none busybox true" >"$OUT/start-podman.txt"
+		paired "podman bridge" "podman none" "$OUT/start-podman.tsv" -- $PM run --rm busybox true -- $PM run --rm --network none busybox true
 		PODMAN_RAN=1
 	fi
 fi
 
-median_ms() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000' "$1"; }
+# median_ms FILE NAME; row FILE NAME; diff_ms FILE A B (median of per-round A − B)
+median_ms() { awk -F'\t' -v n="$2" '$2 == n { print $3 / 1000 }' "$1" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 row() {
-	local file=$1 name=$2
-	jq -r --arg n "$name" '.results[] | select(.command == $n) | [.command, (.median*1000), (.min*1000), (.max*1000), (.times|length)] | @tsv' "$file" |
-		awk -F'\t' '{ printf "| %s | %.1f | %.1f – %.1f | %d |\n", $1, $2, $3, $4, $5 }'
+	local lo hi
+	lo=$(awk -F'\t' -v n="$2" '$2 == n { print $3 / 1000 }' "$1" | sort -g | head -1)
+	hi=$(awk -F'\t' -v n="$2" '$2 == n { print $3 / 1000 }' "$1" | sort -g | tail -1)
+	awk -v n="$2" -v m="$(median_ms "$1" "$2")" -v lo="$lo" -v hi="$hi" -v r="$RUNS" 'BEGIN { printf "| %s | %.1f | %.1f – %.1f | %d |\n", n, m, lo, hi, r }'
+}
+diff_ms() {
+	awk -F'\t' -v a="$2" -v b="$3" '$2 == a { x[$1] = $3 } $2 == b { y[$1] = $3 } END { for (i in x) if (i in y) print (x[i] - y[i]) / 1000 }' "$1" |
+		sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
 }
 
 echo "### Start: \`run --rm busybox true\`, default bridge vs \`--network none\`"
 echo
-echo "hyperfine -N, $RUNS runs after $WARMUP warm-up, each preceded by \`sleep $SETTLE_S\` (the warm pool refills meanwhile)."
+echo "$RUNS timed rounds after $WARMUP warm-up, the two commands alternating (order flipped every round), each run preceded by \`sleep $SETTLE_S\` (the warm pool refills meanwhile); wall time of the docker CLI / podman process."
 echo
 echo "| command | median ms | min – max | runs |"
 echo "|---|---:|---|---:|"
-row "$OUT/start-berth.json" "berth bridge"
-row "$OUT/start-berth.json" "berth none"
+row "$OUT/start-berth.tsv" "berth bridge"
+row "$OUT/start-berth.tsv" "berth none"
 if ((PODMAN_RAN)); then
-	row "$OUT/start-podman.json" "podman bridge"
-	row "$OUT/start-podman.json" "podman none"
+	row "$OUT/start-podman.tsv" "podman bridge"
+	row "$OUT/start-podman.tsv" "podman none"
 fi
 echo
-bb=$(median_ms "$OUT/start-berth.json" "berth bridge")
-bn=$(median_ms "$OUT/start-berth.json" "berth none")
-awk -v b="$bb" -v n="$bn" 'BEGIN { d = b - n; printf "berth: the network adds **%.1f ms** to a start (%.2f× `--network none`); target ≤ 10 ms: **%s**\n", d, b / n, (d <= 10 ? "met" : "not met") }'
+bb=$(median_ms "$OUT/start-berth.tsv" "berth bridge")
+bn=$(median_ms "$OUT/start-berth.tsv" "berth none")
+bd=$(diff_ms "$OUT/start-berth.tsv" "berth bridge" "berth none")
+awk -v b="$bb" -v n="$bn" -v d="$bd" 'BEGIN { printf "berth: the network adds **%.1f ms** to a start (median of per-round differences; medians %.1f vs %.1f ms, %.2f×); target ≤ 10 ms: **%s**\n", d, b, n, b / n, (d <= 10 ? "met" : "not met") }'
 if ((PODMAN_RAN)); then
-	pb=$(median_ms "$OUT/start-podman.json" "podman bridge")
-	pn=$(median_ms "$OUT/start-podman.json" "podman none")
+	pb=$(median_ms "$OUT/start-podman.tsv" "podman bridge")
+	pn=$(median_ms "$OUT/start-podman.tsv" "podman none")
 	echo
-	awk -v b="$pb" -v n="$pn" 'BEGIN { printf "podman: the network adds %.1f ms (%.2f× `--network none`)\n", b - n, b / n }'
+	pd=$(diff_ms "$OUT/start-podman.tsv" "podman bridge" "podman none")
+	awk -v b="$pb" -v n="$pn" -v d="$pd" 'BEGIN { printf "podman: the network adds %.1f ms (median of per-round differences; medians %.1f vs %.1f ms, %.2f×)\n", d, b, n, b / n }'
 else
 	echo
 	echo "podman: not measured (PODMAN=0, not installed, or it failed: $OUT/podman-*.err)"
@@ -165,8 +196,9 @@ fi
 echo
 
 # -- TCP throughput ---------------------------------------------------------------------------------
-# The sink counts what each connection delivered, so a short transfer shows in the log.
-SINK_ID=$(dk run -d -p 127.0.0.1:0:5001 busybox sh -c 'while :; do nc -l -p 5001 </dev/null | wc -c; done')
+# The sink is dd with 1 MiB reads (busybox wc reads 7× slower than loopback TCP here, and
+# would measure itself). A sink that stopped early would reset the connection: the sender fails.
+SINK_ID=$(dk run -d -p 127.0.0.1:0:5001 busybox sh -c 'while :; do nc -l -p 5001 -e dd of=/dev/null bs=1M; done')
 PORT=$(dk port "$SINK_ID" 5001/tcp | head -1 | sed 's/.*://')
 IP=$(dk inspect -f '{{.NetworkSettings.IPAddress}}' "$SINK_ID")
 [[ -n $PORT && -n $IP ]] || die "no published port or address for the sink"
@@ -181,7 +213,6 @@ for i in $(seq "$TCP_RUNS"); do
 	done
 done
 dk logs "$SINK_ID" >"$OUT/tcp-sink.log" 2>&1
-short=$(awk -v n="$TCP_BYTES" '$1 != n' "$OUT/tcp-sink.log" | wc -l)
 dk rm -f "$SINK_ID" >/dev/null
 
 median_of() { awk -v p="$1" '$1 == p { print $2 }' "$OUT/tcp.tsv" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
@@ -190,7 +221,7 @@ pub=$(median_of published)
 dir=$(median_of direct)
 echo "### TCP throughput into a container: published port (127.0.0.1:$PORT, DNAT) vs the container's address"
 echo
-echo "$((TCP_BYTES / 1048576)) MiB per connection from a Node sender on the host into \`nc -l | wc -c\` in a busybox container, timed from connect to the sink's close; $TCP_RUNS runs per path, alternating. Connections that delivered fewer bytes: $short."
+echo "$((TCP_BYTES / 1048576)) MiB per connection from a Node sender on the host into \`nc -l -e dd of=/dev/null bs=1M\` in a busybox container, timed from connect to the sink's close (a sink closing early would reset the connection and fail the run); $TCP_RUNS runs per path, alternating."
 echo
 echo "| path | median s | median MiB/s | min – max MiB/s |"
 echo "|---|---:|---:|---|"

@@ -1,23 +1,25 @@
 /**
  * Entry point of `berth`, the docker-compatible CLI: composes the image service in-process
- * (until the daemon lands) and sets the exit code. The only place that reads argv.
+ * for the image verbs (container verbs go to berthd) and sets the exit code. The only place
+ * that reads argv. The image store is imported on first use so container verbs start fast.
  */
 
 import { main, type GlobalOptions } from '../cli/docker/main.ts';
 import { join } from 'node:path';
-import { ImageStore, LocalImageBackend } from '../image/store/index.ts';
-import { ContainerStore } from '../daemon/container-store.ts';
+import type { ImageStore, LocalImageBackend } from '../image/store/index.ts';
 
 let store: ImageStore | undefined;
 
 /** Whether a container of berthd's, on the same data root, was made from the image. */
 async function imageInUse(dataRoot: string, imageId: string): Promise<boolean> {
+  const { ContainerStore } = await import('../daemon/container-store.ts');
   const containers = new ContainerStore(join(dataRoot, 'containers'));
   await containers.load(() => {});
   return containers.all().some((c) => c.record.Image === imageId);
 }
 
 async function localBackend(options: GlobalOptions): Promise<LocalImageBackend> {
+  const { ImageStore, LocalImageBackend } = await import('../image/store/index.ts');
   store = await ImageStore.open({
     isInUse: (id) => imageInUse(options.dataRoot, id),
     root: options.dataRoot,

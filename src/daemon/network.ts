@@ -155,6 +155,9 @@ export async function prepareNetwork(ctx: DaemonContext, c: Container, hostname:
   const requested = record.Networks ?? { [mode.name]: {} };
   const names = [mode.name, ...Object.keys(requested).filter((n) => n !== mode.name)];
   const ports = mappingsFromDocker(record.HostConfig.PortBindings as never, record.Config.ExposedPorts ?? undefined, record.HostConfig.PublishAllPorts === true);
+  // a host port, an address or a name on a user network may still be held by an exited container
+  const fast = names.length === 1 && names[0] === DEFAULT_NETWORK && ports.length === 0;
+  await settleNetworks(ctx, fast ? c.id : undefined);
   const name = record.Name.slice(1);
   let path: string;
   const endpoints: Endpoint[] = [];
@@ -193,10 +196,43 @@ export async function writeNetworkEtcFiles(dir: string, prepared: PreparedNetwor
   if (prepared.resolvConf !== undefined) await writeFile(paths.resolvConf, prepared.resolvConf, { mode: 0o644 });
 }
 
-/** Detaches every network and removes the namespace (and a shareable /dev/shm); idempotent, called at every exit and removal. */
+/** Teardowns still running, per daemon: container ID → its teardown. */
+const pendingTeardowns = new WeakMap<DaemonContext, Map<string, Promise<void>>>();
+
+function pendingOf(ctx: DaemonContext): Map<string, Promise<void>> {
+  let pending = pendingTeardowns.get(ctx);
+  if (pending === undefined) pendingTeardowns.set(ctx, (pending = new Map()));
+  return pending;
+}
+
+/**
+ * Releases a shareable /dev/shm now, and detaches every network and removes the namespace in the
+ * background: the CNI DELs take ~150 ms here, and `run --rm` would wait for them at its exit and
+ * again at its removal. What could see the difference waits for it instead (settleNetworks): a
+ * start of the same container, a start that publishes ports, asks for an address or joins a user
+ * network, and the network verbs. A DEL that fails keeps its cache entry; reconcile retries it.
+ * Idempotent, called at every exit and removal.
+ */
 export async function teardownNetwork(ctx: DaemonContext, c: Container): Promise<void> {
   await releaseNamespaces(c);
-  await ctx.network?.teardown(c.id);
+  const manager = ctx.network;
+  if (manager === undefined) return;
+  const pending = pendingOf(ctx);
+  const previous = pending.get(c.id) ?? Promise.resolve();
+  const next = previous
+    .then(() => manager.teardown(c.id))
+    .catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`))
+    .finally(() => {
+      if (pending.get(c.id) === next) pending.delete(c.id);
+    });
+  pending.set(c.id, next);
+}
+
+/** Waits for the background teardowns of one container, or of all. */
+export async function settleNetworks(ctx: DaemonContext, containerId?: string): Promise<void> {
+  const pending = pendingOf(ctx);
+  if (containerId !== undefined) await pending.get(containerId);
+  else await Promise.all(pending.values());
 }
 
 // ---- views ----------------------------------------------------------------------------------
@@ -310,6 +346,7 @@ export class NetworkService {
   }
 
   async list(filters: Record<string, string[]>): Promise<NetworkInspect[]> {
+    await settleNetworks(this.#ctx);
     for (const key of Object.keys(filters)) if (!NETWORK_FILTERS.has(key)) throw invalidArgument(`invalid filter '${key}'`);
     const all = await this.#manager.list();
     return all.filter((n) =>
@@ -325,6 +362,7 @@ export class NetworkService {
 
   /** The manager's lookup with Docker's not-found wording (the CLI shows it verbatim). */
   async inspect(ref: string): Promise<NetworkInspect> {
+    await settleNetworks(this.#ctx);
     try {
       return await this.#manager.inspect(ref);
     } catch (err) {
@@ -352,12 +390,14 @@ export class NetworkService {
   }
 
   async remove(ref: string): Promise<void> {
+    await settleNetworks(this.#ctx);
     const network = await this.inspect(ref);
     await this.#manager.removeNetwork(network.Name);
     await this.#ctx.dns?.forget(network.Name);
   }
 
   async prune(): Promise<{ NetworksDeleted: string[] }> {
+    await settleNetworks(this.#ctx);
     // Networks stopped containers still name are kept: their next start attaches to them.
     const named = new Set(this.#ctx.store.all().flatMap((c) => Object.keys(c.record.Networks ?? {})));
     const candidates = (await this.#manager.list()).filter((n) => n.Name !== DEFAULT_NETWORK && !named.has(n.Name) && Object.keys(n.Containers).length === 0);
@@ -375,6 +415,7 @@ export class NetworkService {
   }
 
   async connect(ref: string, body: NetworkConnectRequest): Promise<void> {
+    await settleNetworks(this.#ctx);
     const network = await this.inspect(ref);
     const c = this.#ctx.store.get(body.Container ?? '');
     await c.exclusive(async () => {
@@ -403,6 +444,7 @@ export class NetworkService {
   }
 
   async disconnect(ref: string, body: NetworkConnectRequest): Promise<void> {
+    await settleNetworks(this.#ctx);
     const network = await this.inspect(ref);
     const c = this.#ctx.store.get(body.Container ?? '');
     await c.exclusive(async () => {

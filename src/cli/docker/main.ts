@@ -2,9 +2,11 @@
  * The `berth` CLI's dispatcher: global options (`--data-root`, `--insecure-registry`), then
  * docker's verbs, both the short forms (`images`, `rmi`) and the management ones (`image ls`).
  * The backend is built by a factory the entry point supplies, so this module never imports
- * the engine and switches to the Engine API client without change.
+ * the engine. Container verbs talk to berthd through the Engine API client; their modules are
+ * imported only when used, so `berth ps` loads neither the image store nor the run plumbing.
  */
 
+import { existsSync } from 'node:fs';
 import { parseArgs, UsageError, type FlagSpecs } from './args.ts';
 import type { ImageBackend } from './backend.ts';
 import { write, type CommandContext, type Io } from './context.ts';
@@ -14,6 +16,7 @@ import { pullCommand, pushCommand } from './commands/transfer.ts';
 import { importCommand, loadCommand, saveCommand } from './commands/archive.ts';
 import { loginCommand, logoutCommand } from './commands/login.ts';
 import { systemDfCommand } from './commands/system.ts';
+import type { ApiContext } from './commands/run.ts';
 
 export interface GlobalOptions {
   dataRoot: string;
@@ -29,7 +32,75 @@ const GLOBAL_FLAGS: FlagSpecs = {
   help: { type: 'bool', short: 'h' },
   version: { type: 'bool', short: 'v' },
   'log-level': { type: 'string', short: 'l' },
+  host: { type: 'string', short: 'H' },
 };
+
+type ApiHandler = (ctx: ApiContext, argv: string[]) => Promise<number>;
+
+const CLIENT_VERSION = '0.1.0';
+
+/** Verbs served by berthd, each module loaded on first use. */
+const API_COMMANDS: Record<string, () => Promise<ApiHandler>> = {
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  create: async () => (await import('./commands/run.ts')).createCommand,
+  exec: async () => (await import('./commands/run.ts')).execCommand,
+  start: async () => (await import('./commands/run.ts')).startCommand,
+  ps: async () => (await import('./commands/containers.ts')).psCommand,
+  logs: async () => (await import('./commands/containers.ts')).logsCommand,
+  stop: async () => (await import('./commands/containers.ts')).stopCommand,
+  restart: async () => {
+    const { stopCommand } = await import('./commands/containers.ts');
+    return (c, a) => stopCommand(c, a, 'restart');
+  },
+  kill: async () => (await import('./commands/containers.ts')).killCommand,
+  rm: async () => (await import('./commands/containers.ts')).rmCommand,
+  pause: async () => {
+    const { pauseCommand } = await import('./commands/containers.ts');
+    return (c, a) => pauseCommand(c, a, 'pause');
+  },
+  unpause: async () => {
+    const { pauseCommand } = await import('./commands/containers.ts');
+    return (c, a) => pauseCommand(c, a, 'unpause');
+  },
+  wait: async () => (await import('./commands/containers.ts')).waitCommand,
+  top: async () => (await import('./commands/containers.ts')).topCommand,
+  info: async () => (await import('./commands/containers.ts')).infoCommand,
+  version: async () => {
+    const { versionCommand } = await import('./commands/containers.ts');
+    return (c, a) => versionCommand(c, a, CLIENT_VERSION);
+  },
+  inspect: async () => (await import('./commands/containers.ts')).inspectApiCommand,
+  cp: async () => (await import('./commands/cp.ts')).cpCommand,
+  volume: async () => (await import('./commands/resources.ts')).groupCommand('volume'),
+  network: async () => (await import('./commands/resources.ts')).groupCommand('network'),
+  'container inspect': async () => {
+    const { inspectApiCommand } = await import('./commands/containers.ts');
+    return (c, a) => inspectApiCommand(c, a, 'container inspect', 'container');
+  },
+};
+
+const CONTAINER_SUBCOMMANDS: Record<string, string> = {
+  ls: 'ps', list: 'ps', ps: 'ps', run: 'run', create: 'create', exec: 'exec', start: 'start', stop: 'stop', restart: 'restart', kill: 'kill',
+  rm: 'rm', remove: 'rm', cp: 'cp', logs: 'logs', wait: 'wait', pause: 'pause', unpause: 'unpause', top: 'top', inspect: 'container inspect',
+};
+
+/** A daemon is meant to answer: named on the command line or in the environment, or its default socket exists. */
+function daemonNamed(host: string | undefined, env: NodeJS.ProcessEnv): boolean {
+  return host !== undefined || Boolean(env['BERTH_HOST']) || existsSync('/run/berth/berth.sock');
+}
+
+async function runApi(verb: string, rest: string[], io: Io, host: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+  const handler = await API_COMMANDS[verb]!();
+  const { ApiError, connectEngine } = await import('../../client/index.ts');
+  try {
+    const client = await connectEngine(host, env);
+    return await handler({ client, io }, rest);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    await write(io.stderr, `${err instanceof ApiError ? `Error response from daemon: ${err.message}` : describeError(err)}\n`);
+    return 1;
+  }
+}
 
 type Handler = (ctx: CommandContext, argv: string[]) => Promise<number>;
 
@@ -82,8 +153,29 @@ const USAGE = `Usage:  berth [OPTIONS] COMMAND
 A container engine
 
 Global options:
+  -H, --host unix://PATH          Daemon socket (default unix:///run/berth/berth.sock, or $BERTH_HOST)
       --data-root string          Root of persistent state (default "/var/lib/berth", or $BERTH_DATA_ROOT)
       --insecure-registry list    Registries reached over plain HTTP (localhost is always)
+
+Container commands:
+  run       Create and run a new container from an image
+  create    Create a new container
+  exec      Execute a command in a running container
+  ps        List containers
+  logs      Fetch the logs of a container
+  start     Start one or more stopped containers
+  stop      Stop one or more running containers
+  restart   Restart one or more containers
+  kill      Kill one or more running containers
+  rm        Remove one or more containers
+  pause     Pause all processes within one or more containers
+  unpause   Unpause all processes within one or more containers
+  wait      Block until one or more containers stop, then print their exit codes
+  top       Display the running processes of a container
+  cp        Copy files/folders between a container and the local filesystem
+  inspect   Return low-level information on containers or images
+  version   Show the Berth version information
+  info      Display system-wide information
 
 Image commands:
   pull      Download an image from a registry
@@ -100,7 +192,10 @@ Image commands:
   logout    Log out from a registry
 
 Management commands:
+  container Manage containers
   image     Manage images
+  network   Manage networks (ls, create, rm, inspect, prune)
+  volume    Manage volumes (ls, create, rm, inspect, prune)
   system    Manage Berth (df)
 `;
 
@@ -110,12 +205,22 @@ export async function main(argv: string[], io: Io, factory: BackendFactory, env:
     const { flags, args } = parseArgs(argv, GLOBAL_FLAGS, { stopAtFirstArg: true });
     const [verb, ...rest] = args;
     if (flags['version']) {
-      await write(io.stdout, 'Berth version 0.1.0\n');
+      await write(io.stdout, `Berth version ${CLIENT_VERSION}\n`);
       return 0;
     }
     if (verb === undefined || flags['help'] || verb === 'help') {
       await write(io.stdout, USAGE);
       return 0;
+    }
+    const host = flags['host'] as string | undefined;
+    const apiVerb = verb === 'container' ? CONTAINER_SUBCOMMANDS[rest[0] ?? ''] : verb === 'inspect' && !daemonNamed(host, env) ? undefined : verb;
+    if (apiVerb !== undefined && API_COMMANDS[apiVerb]) {
+      commandPath = verb === 'container' ? `container ${rest[0]}` : verb;
+      if (rest.includes('--help') && !['run', 'exec', 'volume', 'network'].includes(verb)) {
+        await write(io.stdout, `Usage:  berth ${commandPath} [OPTIONS]\n\nSee 'berth --help'.\n`);
+        return 0;
+      }
+      return await runApi(apiVerb, verb === 'container' ? rest.slice(1) : rest, io, host, env);
     }
     const handler = COMMANDS[verb];
     if (!handler) throw new UsageError(`unknown command: berth ${verb}\n\nRun 'berth --help' for more information`);

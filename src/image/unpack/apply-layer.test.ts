@@ -10,7 +10,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../../snapshot/index.ts';
+import { END_OF_ARCHIVE, encodeTarHeader, lgetxattrs, tarPadding } from '../../snapshot/index.ts';
 import type { TarWriteHeader } from '../../snapshot/index.ts';
 import { applyLayer, normalizeEntryPath } from './apply-layer.ts';
 
@@ -96,7 +96,7 @@ describe('applyLayer', { skip: process.getuid?.() !== 0 && 'needs root' }, () =>
   it('makes devices in one batch: hardlinks share the node, later entries and removed parents win', async () => {
     const dest = await mkdtemp(join(base, 'dev-'));
     await applyLayer(dest, pieces(tarOf([
-      { name: 'dev/null', type: 'char', mode: 0o666, uid: 3, gid: 4, devmajor: 1, devminor: 3 },
+      { name: 'dev/null', type: 'char', mode: 0o666, uid: 3, gid: 4, devmajor: 1, devminor: 3, xattrs: new Map([['trusted.berth', Buffer.from('v')]]) },
       { name: 'dev/null2', type: 'link', linkname: 'dev/null' },
       { name: 'dev/fifo', type: 'fifo', mode: 0o640 },
       { name: 'dev/fifo', content: 'a file now' },
@@ -109,6 +109,7 @@ describe('applyLayer', { skip: process.getuid?.() !== 0 && 'needs root' }, () =>
     assert.ok(nul.isCharacterDevice());
     assert.deepEqual([nul.mode & 0o7777, nul.uid, nul.gid, nul.rdev, nul.nlink, nul.mtimeMs], [0o666, 3, 4, (1 << 8) | 3, 2, 1700000000 * 1000]);
     assert.equal((await lstat(join(dest, 'dev/null2'))).ino, nul.ino);
+    assert.equal((await lgetxattrs([join(dest, 'dev/null')]))[0]?.get('trusted.berth')?.toString(), 'v');
     assert.equal(await readFile(join(dest, 'dev/fifo'), 'utf8'), 'a file now');
     assert.equal(await readFile(join(dest, 'gone'), 'utf8'), 'a file where the dir was');
     assert.ok((await lstat(join(dest, 'swap'))).isSymbolicLink());

@@ -26,9 +26,8 @@ import { join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 import type { Digest } from '../../oci/image-spec.ts';
 import { errorCode, invalidArgument } from '../../util/errors.ts';
-import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, mknods, readTar } from '../../snapshot/index.ts';
+import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, mknods, mknodsThenLsetxattrs, readTar } from '../../snapshot/index.ts';
 import type { NodeSpec, TarHeader, XattrSet } from '../../snapshot/index.ts';
-import { mknodsThenLsetxattrs } from '../../snapshot/fs-syscalls.ts';
 import { decompress } from './decompress.ts';
 import type { Compression } from './decompress.ts';
 
@@ -365,6 +364,7 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
         } finally {
           closeSync(fd);
         }
+        collectXattrs(path, header, xattrs); // set after the batch, on the node itself
         continue;
       }
     }

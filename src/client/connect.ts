@@ -1,0 +1,64 @@
+/**
+ * Finding the daemon: `-H unix://PATH`, else $BERTH_HOST, else the default socket. When the
+ * default socket has no daemon behind it, berth starts berthd itself (detached, its output to
+ * a log file) and waits for `/_ping`, so a first `berth run` needs no set-up.
+ */
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError, invalidArgument } from '../util/errors.ts';
+import { ConnectError, EngineClient } from './engine-client.ts';
+
+export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+const AUTOSTART_TIMEOUT_MS = 5_000;
+const AUTOSTART_LOG = '/run/berth/berthd.log';
+
+export function socketOf(host: string): string {
+  if (!host.startsWith('unix://')) throw invalidArgument(`invalid host ${host}: only unix:// sockets are supported`);
+  return host.slice('unix://'.length);
+}
+
+/** berthd's entry: the bundle beside ours when bundled, else src/bin/berthd.ts run through the same loader. */
+function daemonCommand(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const bundled = join(here, 'berthd.mjs');
+  if (existsSync(bundled)) return [bundled];
+  const source = resolve(here, '..', 'bin', 'berthd.ts');
+  return [...process.execArgv, source];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function startDaemon(client: EngineClient, host: string): Promise<void> {
+  mkdirSync(dirname(AUTOSTART_LOG), { recursive: true });
+  const log = openSync(AUTOSTART_LOG, 'a');
+  try {
+    const child = spawn(process.execPath, [...daemonCommand(), '-H', host], { detached: true, stdio: ['ignore', log, log] });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  const deadline = Date.now() + AUTOSTART_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await sleep(50);
+    if (await client.ping().catch(() => false)) return;
+  }
+  throw new EngineError('unavailable', `start berthd: no answer on ${host} within ${AUTOSTART_TIMEOUT_MS / 1000} s (see ${AUTOSTART_LOG})`);
+}
+
+/** A client for the daemon the flags and environment name, started first when absent on the default socket. */
+export async function connectEngine(hostFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<EngineClient> {
+  const host = hostFlag ?? (env['BERTH_HOST'] || DEFAULT_HOST);
+  const client = new EngineClient(socketOf(host));
+  try {
+    await client.ping();
+  } catch (err) {
+    if (!(err instanceof ConnectError) || host !== DEFAULT_HOST) throw err;
+    await startDaemon(client, host);
+  }
+  return client;
+}

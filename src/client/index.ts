@@ -1,0 +1,8 @@
+/**
+ * Public surface of client/: the Engine API client berth uses to reach berthd.
+ */
+
+export { API_VERSION, ApiError, ConnectError, EngineClient } from './engine-client.ts';
+export type { Query, RequestOptions } from './engine-client.ts';
+export { connectEngine, DEFAULT_HOST, socketOf } from './connect.ts';
+export { Demuxer, STDERR, STDIN, STDOUT } from './stdcopy.ts';
