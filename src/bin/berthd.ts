@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  daemon.close();
+  await daemon.close();
   await server.close();
   await dns?.close();
   await network?.close();

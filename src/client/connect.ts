@@ -26,28 +26,35 @@ function daemonCommand(): string[] {
   const bundled = join(here, 'berthd.mjs');
   if (existsSync(bundled)) return [bundled];
   const source = resolve(here, '..', 'bin', 'berthd.ts');
-  return [...process.execArgv, source];
+  // the loader flags (tsx) carry over; a test runner's own flags must not
+  return [...process.execArgv.filter((a) => !a.startsWith('--test')), source];
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function startDaemon(client: EngineClient, host: string): Promise<void> {
-  mkdirSync(dirname(AUTOSTART_LOG), { recursive: true });
-  const log = openSync(AUTOSTART_LOG, 'a');
+/** Starts berthd detached on `host` and waits for its `/_ping`; resolves to its pid. */
+export async function startDaemon(host: string, options: { args?: readonly string[]; logFile?: string; timeoutMs?: number } = {}): Promise<number> {
+  const client = new EngineClient(socketOf(host));
+  const logFile = options.logFile ?? AUTOSTART_LOG;
+  const timeoutMs = options.timeoutMs ?? AUTOSTART_TIMEOUT_MS;
+  mkdirSync(dirname(logFile), { recursive: true });
+  const log = openSync(logFile, 'a');
+  let pid: number;
   try {
-    const child = spawn(process.execPath, [...daemonCommand(), '-H', host], { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [...daemonCommand(), '-H', host, ...(options.args ?? [])], { detached: true, stdio: ['ignore', log, log] });
     child.unref();
+    pid = child.pid!;
   } finally {
     closeSync(log);
   }
-  const deadline = Date.now() + AUTOSTART_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     await sleep(50);
-    if (await client.ping().catch(() => false)) return;
+    if (await client.ping().catch(() => false)) return pid;
   }
-  throw new EngineError('unavailable', `start berthd: no answer on ${host} within ${AUTOSTART_TIMEOUT_MS / 1000} s (see ${AUTOSTART_LOG})`);
+  throw new EngineError('unavailable', `start berthd: no answer on ${host} within ${timeoutMs / 1000} s (see ${logFile})`);
 }
 
 /** A client for the daemon the flags and environment name, started first when absent on the default socket. */
@@ -58,7 +65,7 @@ export async function connectEngine(hostFlag: string | undefined, env: NodeJS.Pr
     await client.ping();
   } catch (err) {
     if (!(err instanceof ConnectError) || host !== DEFAULT_HOST) throw err;
-    await startDaemon(client, host);
+    await startDaemon(host);
   }
   return client;
 }

@@ -31,7 +31,7 @@ import { inspectView, listView } from './views.ts';
 import { VolumeService } from './volumes.ts';
 import { ContainerFsService } from './archive.ts';
 import { LocalVolumes } from '../volume/index.ts';
-import { NetworkService, networkSettings, reconcileNetworks, summaryNetworking } from './network.ts';
+import { NetworkService, networkSettings, reconcileNetworks, summaryNetworking, settleNetworks } from './network.ts';
 import type { NetworkManager } from '../network/index.ts';
 import type { DnsService } from '../network/dns/service.ts';
 
@@ -101,9 +101,10 @@ export class Daemon {
     return new Daemon(ctx, options);
   }
 
-  /** Stops watching containers; they keep running under their shims. */
-  close(): void {
+  /** Stops watching containers (they keep running under their shims) after any network teardown still under way. */
+  async close(): Promise<void> {
     stopMonitors(this.#ctx);
+    await settleNetworks(this.#ctx);
   }
 
   // ---- system ------------------------------------------------------------------------------

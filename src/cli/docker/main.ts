@@ -84,9 +84,9 @@ const CONTAINER_SUBCOMMANDS: Record<string, string> = {
   rm: 'rm', remove: 'rm', cp: 'cp', logs: 'logs', wait: 'wait', pause: 'pause', unpause: 'unpause', top: 'top', inspect: 'container inspect',
 };
 
-/** A daemon is meant to answer: named on the command line or in the environment, or its default socket exists. */
-function daemonNamed(host: string | undefined, env: NodeJS.ProcessEnv): boolean {
-  return host !== undefined || Boolean(env['BERTH_HOST']) || existsSync('/run/berth/berth.sock');
+/** A daemon is meant to answer: named on the command line or in the environment, or (no --data-root) its default socket exists. */
+function daemonNamed(host: string | undefined, env: NodeJS.ProcessEnv, dataRootGiven: boolean): boolean {
+  return host !== undefined || Boolean(env['BERTH_HOST']) || (!dataRootGiven && existsSync('/run/berth/berth.sock'));
 }
 
 async function runApi(verb: string, rest: string[], io: Io, host: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
@@ -213,10 +213,12 @@ export async function main(argv: string[], io: Io, factory: BackendFactory, env:
       return 0;
     }
     const host = flags['host'] as string | undefined;
-    const apiVerb = verb === 'container' ? CONTAINER_SUBCOMMANDS[rest[0] ?? ''] : verb === 'inspect' && !daemonNamed(host, env) ? undefined : verb;
+    const apiVerb = verb === 'container' ? CONTAINER_SUBCOMMANDS[rest[0] ?? ''] : verb === 'inspect' && !daemonNamed(host, env, flags['data-root'] !== undefined) ? undefined : verb;
     if (apiVerb !== undefined && API_COMMANDS[apiVerb]) {
       commandPath = verb === 'container' ? `container ${rest[0]}` : verb;
-      if (rest.includes('--help') && !['run', 'exec', 'volume', 'network'].includes(verb)) {
+      // run and exec pass the container's own flags through: only a leading --help is berth's
+      const wantsHelp = ['run', 'exec', 'create'].includes(apiVerb) ? rest[0] === '--help' || rest[0] === '-h' : rest.includes('--help') && !['volume', 'network'].includes(verb);
+      if (wantsHelp) {
         await write(io.stdout, `Usage:  berth ${commandPath} [OPTIONS]\n\nSee 'berth --help'.\n`);
         return 0;
       }
@@ -230,11 +232,19 @@ export async function main(argv: string[], io: Io, factory: BackendFactory, env:
       return 0;
     }
     const dataRoot = (flags['data-root'] as string | undefined) ?? env['BERTH_DATA_ROOT'] ?? '/var/lib/berth';
-    const images = await factory({ dataRoot, insecureRegistries: flags['insecure-registry'] as string[] });
+    const options = { dataRoot, insecureRegistries: flags['insecure-registry'] as string[] };
+    // a daemon named with -H or $BERTH_HOST owns the images; otherwise the store on the data root, in-process
+    if (host !== undefined || env['BERTH_HOST']) {
+      const [{ connectEngine }, { ApiImageBackend }] = await Promise.all([import('../../client/index.ts'), import('./commands/api-images.ts')]);
+      const images = new ApiImageBackend(await connectEngine(host, env), () => factory(options));
+      return await handler({ images, io }, rest);
+    }
+    const images = await factory(options);
     return await handler({ images, io }, rest);
   } catch (err) {
     const code = exitCodeOf(err);
     if (err instanceof UsageError) await write(io.stderr, `${err.message}${err.message.includes('--help') ? '' : `\nSee 'berth ${commandPath ? `${commandPath} ` : ''}--help'.`}\n`);
+    else if (err instanceof Error && err.name === 'ApiError') await write(io.stderr, `Error response from daemon: ${err.message}\n`);
     else await write(io.stderr, `${describeError(err)}\n`);
     return code;
   }

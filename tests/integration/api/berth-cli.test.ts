@@ -220,6 +220,16 @@ describe('berth exec, inspect and the lifecycle verbs', () => {
     assert.equal((await berth(['volume', 'ls', '-q', '--filter', 'name=cli-vol'])).stdout, '');
   });
 
+  test('image verbs go to the daemon named with -H', async () => {
+    assert.equal((await berth(['tag', 'busybox', 'cli-tagged:v1'])).code, 0);
+    // the daemon's own view agrees: the tag was made in its store, not in a local one
+    const listed = await d.docker('images', '--format', '{{.Repository}}:{{.Tag}}');
+    assert.match(listed.stdout, /^cli-tagged:v1$/m);
+    assert.match((await berth(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout, /^cli-tagged:v1 [0-9a-f]{12}$/m);
+    assert.equal((await berth(['rmi', 'cli-tagged:v1'])).stdout, 'Untagged: cli-tagged:v1\n');
+    assert.doesNotMatch((await d.docker('images', '--format', '{{.Repository}}')).stdout, /cli-tagged/);
+  });
+
   test('version and info come from the daemon', async () => {
     const v = await berth(['version', '--format', '{{.Server.ApiVersion}}']);
     assert.equal(v.code, 0, v.stderr);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { access, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { request } from 'node:http';
@@ -155,7 +155,7 @@ describe('namespace modes against berthd', { skip, concurrency: false }, () => {
     await docker('rm', 'ipcowner', 'ipcprivate');
   });
 
-  it('--pid container: sees the other\'s processes; --pid host and --uts host are the host\'s', async () => {
+  it('--pid container: sees the other\'s processes; --pid host, --uts host and --ipc host are the host\'s; --ipc none has no /dev/shm', async () => {
     await docker('run', '-d', '--name', 'pidowner', 'busybox', 'sleep', '4242');
     const owner = await inspect('pidowner');
     const ps = await output('--pid', 'container:pidowner', 'busybox', 'ps', '-o', 'pid,args');
@@ -171,6 +171,20 @@ describe('namespace modes against berthd', { skip, concurrency: false }, () => {
     assert.deepEqual(uts, [readlinkSync('/proc/self/ns/uts'), hostname()]);
     const own = (await output('busybox', 'readlink', '/proc/self/ns/uts')).trim();
     assert.notEqual(own, readlinkSync('/proc/self/ns/uts'));
+
+    // --ipc host: the host's IPC namespace and its /dev/shm
+    const note = `/dev/shm/berth-ns-test-${tag}`;
+    await writeFile(note, 'from-host\n');
+    try {
+      const ipc = (await output('--ipc', 'host', 'busybox', 'sh', '-c', `readlink /proc/self/ns/ipc; cat ${note}`)).trim().split('\n');
+      assert.deepEqual(ipc, [readlinkSync('/proc/self/ns/ipc'), 'from-host']);
+    } finally {
+      await rm(note, { force: true });
+    }
+    // --ipc none: an IPC namespace of its own and no /dev/shm mount
+    const none = (await output('--ipc', 'none', 'busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; grep -c " /dev/shm " /proc/self/mountinfo || true')).trim().split('\n');
+    assert.notEqual(none[0], readlinkSync('/proc/self/ns/ipc'));
+    assert.equal(none[1], '0');
   });
 
   it('the pause-container pattern: httpd and a client join a pause container\'s net/ipc/pid; its published port reaches httpd', async () => {
