@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectEngine, socketOf, startDaemon } from './connect.ts';
+import { connectEngine, socketOf, startDaemon, withEngine } from './connect.ts';
 import { ConnectError, EngineClient } from './engine-client.ts';
 
 test('hosts other than unix:// are refused', () => {
@@ -20,6 +20,23 @@ test('a named socket with no daemon is an error, not an autostart', async () => 
   }
 });
 
+test('withEngine starts nothing for a named socket: the body runs once and the connect error surfaces', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-connect-'));
+  let calls = 0;
+  try {
+    await assert.rejects(
+      withEngine(`unix://${join(dir, 'none.sock')}`, {}, async (client) => {
+        calls++;
+        return client.json('GET', '/containers/json');
+      }),
+      ConnectError,
+    );
+    assert.equal(calls, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('startDaemon brings berthd up detached and answering /_ping, its output in the log', { timeout: 30_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'berth-autostart-'));
   const execRoot = await mkdtemp('/run/berth-autostart-');
@@ -31,7 +48,7 @@ test('startDaemon brings berthd up detached and answering /_ping, its output in 
     const client = await connectEngine(`unix://${socket}`, {});
     const version = await client.json<{ ApiVersion: string }>('GET', '/version');
     assert.match(version.ApiVersion, /^1\.\d+$/);
-    await readFile(join(dir, 'berthd.log'));
+    assert.equal(typeof (await readFile(join(dir, 'berthd.log'), 'utf8')), 'string');
   } finally {
     if (pid !== undefined) {
       process.kill(pid, 'SIGTERM');

@@ -57,9 +57,14 @@ export async function startDaemon(host: string, options: { args?: readonly strin
   throw new EngineError('unavailable', `start berthd: no answer on ${host} within ${timeoutMs / 1000} s (see ${logFile})`);
 }
 
-/** A client for the daemon the flags and environment name, started first when absent on the default socket. */
+/** The host the flags and environment name. */
+export function hostOf(hostFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return hostFlag ?? (env['BERTH_HOST'] || DEFAULT_HOST);
+}
+
+/** A client for the daemon the flags and environment name, started first when absent on the default socket (one round trip: `/_ping`). */
 export async function connectEngine(hostFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<EngineClient> {
-  const host = hostFlag ?? (env['BERTH_HOST'] || DEFAULT_HOST);
+  const host = hostOf(hostFlag, env);
   const client = new EngineClient(socketOf(host));
   try {
     await client.ping();
@@ -68,4 +73,21 @@ export async function connectEngine(hostFlag: string | undefined, env: NodeJS.Pr
     await startDaemon(host);
   }
   return client;
+}
+
+/**
+ * Runs `body` with a client and no `/_ping` first (a CLI call is mostly one or two requests):
+ * when its first request finds no daemon on the default socket, berthd is started and `body`
+ * runs again — safe, since nothing reached a daemon the first time.
+ */
+export async function withEngine<T>(hostFlag: string | undefined, env: NodeJS.ProcessEnv, body: (client: EngineClient) => Promise<T>): Promise<T> {
+  const host = hostOf(hostFlag, env);
+  const client = new EngineClient(socketOf(host));
+  try {
+    return await body(client);
+  } catch (err) {
+    if (!(err instanceof ConnectError) || client.answered > 0 || host !== DEFAULT_HOST) throw err;
+  }
+  await startDaemon(host);
+  return body(new EngineClient(socketOf(host)));
 }

@@ -84,6 +84,12 @@ async function apiError(res: IncomingMessage): Promise<ApiError> {
 
 export class EngineClient {
   readonly socketPath: string;
+  #answered = 0;
+
+  /** Responses received so far: a connection error before the first means no daemon was ever reached. */
+  get answered(): number {
+    return this.#answered;
+  }
 
   constructor(socketPath: string) {
     this.socketPath = socketPath;
@@ -109,10 +115,14 @@ export class EngineClient {
         else reject(err);
       });
       req.on('response', (res) => {
+        this.#answered++;
         if ((res.statusCode ?? 500) >= 400) apiError(res).then(reject, reject);
         else resolve({ res });
       });
-      req.on('upgrade', (res, socket, head) => resolve({ res, socket, head }));
+      req.on('upgrade', (res, socket, head) => {
+        this.#answered++;
+        resolve({ res, socket, head });
+      });
       if (isStream(payload)) payload.pipe(req);
       else req.end(payload);
     });

@@ -4,5 +4,5 @@
 
 export { API_VERSION, ApiError, ConnectError, EngineClient } from './engine-client.ts';
 export type { Query, RequestOptions } from './engine-client.ts';
-export { connectEngine, DEFAULT_HOST, socketOf, startDaemon } from './connect.ts';
+export { connectEngine, DEFAULT_HOST, hostOf, socketOf, startDaemon, withEngine } from './connect.ts';
 export { Demuxer, STDERR, STDIN, STDOUT } from './stdcopy.ts';

@@ -91,10 +91,9 @@ function daemonNamed(host: string | undefined, env: NodeJS.ProcessEnv, dataRootG
 
 async function runApi(verb: string, rest: string[], io: Io, host: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
   const handler = await API_COMMANDS[verb]!();
-  const { ApiError, connectEngine } = await import('../../client/index.ts');
+  const { ApiError, withEngine } = await import('../../client/index.ts');
   try {
-    const client = await connectEngine(host, env);
-    return await handler({ client, io }, rest);
+    return await withEngine(host, env, (client) => handler({ client, io }, rest));
   } catch (err) {
     if (err instanceof UsageError) throw err;
     await write(io.stderr, `${err instanceof ApiError ? `Error response from daemon: ${err.message}` : describeError(err)}\n`);
@@ -223,6 +222,13 @@ export async function main(argv: string[], io: Io, factory: BackendFactory, env:
         return 0;
       }
       return await runApi(apiVerb, verb === 'container' ? rest.slice(1) : rest, io, host, env);
+    }
+    if (verb === 'container') {
+      if (rest[0] === undefined || rest[0] === '--help' || rest[0] === '-h') {
+        await write(io.stdout, `Usage:  berth container COMMAND\n\nCommands:\n${Object.keys(CONTAINER_SUBCOMMANDS).map((k) => `  ${k}\n`).join('')}`);
+        return 0;
+      }
+      throw new UsageError(`unknown command: berth container ${rest[0]}\n\nRun 'berth container --help' for more information`);
     }
     const handler = COMMANDS[verb];
     if (!handler) throw new UsageError(`unknown command: berth ${verb}\n\nRun 'berth --help' for more information`);

@@ -3,7 +3,7 @@
  * HTTP from busybox httpd via 127.0.0.1, port conflicts get Docker's error, inspect and ps show
  * NetworkSettings and PORTS as Docker does, `none`, `host` and `container:` modes, the
  * `docker network` verbs, names resolved by the embedded DNS server on user networks (and not
- * across networks), and run/rm cycles that leave no veth, netns, lease or rule behind.
+ * across networks), and 50 run/rm cycles that leave no veth, netns, lease or rule behind.
  * Traffic goes only to 127.0.0.1 and to containers these tests made. Runs as root with its own
  * bridge, CNI prefix and netns directory, and removes them in `after`.
  */
@@ -304,13 +304,14 @@ describe('docker networking against berthd', { skip, concurrency: false }, () =>
     await docker('network', 'rm', `dns${tag}`, `other${tag}`);
   });
 
-  it('10 run/rm cycles leave no veth, netns, lease or rule behind', async () => {
+  it('50 run/rm cycles leave no veth, netns, lease or rule behind', async () => {
     await docker('network', 'create', `cyc${tag}`);
     const dirs = await ourLeaseDirs();
     // The chains CNI plugins share are made by the first attachment and kept: make them first.
     await docker('run', '--rm', '-p', '127.0.0.1:0:80', 'busybox', 'true');
     const before = await settledCounts(dirs);
-    for (let i = 0; i < 10; i++) {
+    // 25 rounds of two containers each: one `run --rm`, one `run -d` + `rm -f`.
+    for (let i = 0; i < 25; i++) {
       const args = i % 2 === 0 ? ['-p', '127.0.0.1:0:80'] : ['--network', `cyc${tag}`];
       await docker('run', '--rm', ...args, 'busybox', 'true');
       const id = (await docker('run', '-d', ...args, 'busybox', 'sleep', '30')).trim();

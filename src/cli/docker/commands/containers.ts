@@ -108,7 +108,7 @@ export async function psCommand(ctx: ApiContext, argv: string[]): Promise<number
     await write(ctx.io.stdout, rows.map((r) => `${r.ID}\n`).join(''));
     return 0;
   }
-  const format = flags['format'] as string | undefined;
+  const format = flags['format'] === 'json' ? '{{json .}}' : (flags['format'] as string | undefined);
   if (format !== undefined && format !== '' && format !== 'table') {
     await write(ctx.io.stdout, renderFormatted(format, rows, PS_HEADERS));
     return 0;
