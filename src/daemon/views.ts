@@ -9,24 +9,9 @@ import type { Container } from './container.ts';
 import { etcFilePaths } from './etc-files.ts';
 import { logPath } from './attach.ts';
 import { mountsView } from './volumes.ts';
+import { humanDuration } from '../util/human-duration.ts';
 
-/** go-units' HumanDuration, which `docker ps` prints. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.round(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3_600_000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
-}
+export { humanDuration };
 
 export function statusText(c: Container, now = Date.now()): string {
   const state = c.record.State;
