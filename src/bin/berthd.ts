@@ -118,10 +118,14 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await daemon.close();
-  await server.close();
-  await dns?.close();
-  await network?.close();
+  // A shutdown that hangs (a stuck CNI plugin, say) must not keep the daemon from exiting.
+  const cleanup = (async () => {
+    await daemon.close();
+    await server.close();
+    await dns?.close();
+    await network?.close();
+  })();
+  await Promise.race([cleanup, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   return 0;
 }
 
@@ -131,3 +135,6 @@ try {
   process.stderr.write(`berthd: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;
 }
+// Containers live on under their shims; nothing else of this process should. Exit now rather than
+// wait for exit-file watchers and shim sockets that would keep the event loop alive.
+process.exit();

@@ -23,6 +23,8 @@ export interface ContainerRecord {
   Image: string;
   State: ContainerStateJSON;
   RestartCount: number;
+  /** set by `docker stop`/`kill`, cleared by a start: restart policies leave the container be */
+  HasBeenManuallyStopped?: boolean;
   /** the snapshot key of the container's writable layer */
   SnapshotKey: string;
   /** mounts resolved at create: binds, volumes (created then), tmpfs, --volumes-from */

@@ -22,6 +22,7 @@ import { containerStats, type StatsResponse } from './stats.ts';
 import { topContainer, type TopResponse } from './top.ts';
 import { attachContainer, containerLogs, parseApiTime, resizeContainer, type AttachRequest, type LogsRequest, type OutputChunk } from './attach.ts';
 import { reconcile, stopMonitors } from './monitor.ts';
+import { startOnBoot } from './restart-policy.ts';
 import { startContainer } from './start.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
 import { renameContainer, restartContainer } from './restart.ts';
@@ -98,6 +99,7 @@ export class Daemon {
     };
     for (const c of store.all()) await reconcile(ctx, c).catch((err: unknown) => warn(`reconcile ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
     await reconcileNetworks(ctx);
+    await startOnBoot(ctx, store.all());
     return new Daemon(ctx, options);
   }
 

@@ -14,6 +14,8 @@ import { rootfsDir } from './paths.ts';
 import { removeContainer } from './delete.ts';
 import { emitContainerEvent } from './events.ts';
 import { teardownNetwork } from './network.ts';
+import { wasOomKilled } from './oom.ts';
+import { planRestart } from './restart-policy.ts';
 
 /** The shim connection `create` hands back (the runtime does not export its class). */
 type ShimConnection = Awaited<ReturnType<typeof create>>['shim'];
@@ -62,12 +64,15 @@ export function monitorContainer(ctx: DaemonContext, c: Container, shim?: ShimCo
 
 export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFile, error = ''): Promise<void> {
   if (!c.running) return;
+  const oomKilled = await wasOomKilled(ctx, c);
   await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   await unmount(rootfsDir(c.dir)).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
-  c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
+  c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
+  planRestart(ctx, c, exit);
   await ctx.store.save(c);
   c.notifyExit({ exitCode: exit.exitCode, finishedAt: exit.finishedAt });
+  if (oomKilled) emitContainerEvent(ctx, c, 'oom');
   emitContainerEvent(ctx, c, 'die', { exitCode: String(exit.exitCode) });
   if (c.record.HostConfig.AutoRemove) {
     await removeContainer(ctx, c, { force: true, auto: true }).catch((err: unknown) => ctx.warn(`auto-remove ${c.id}: ${err instanceof Error ? err.message : String(err)}`));

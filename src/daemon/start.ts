@@ -26,6 +26,7 @@ import { rootfsDir } from './paths.ts';
 import { mountPointsOf, prepareMountSources, withMountPoints } from './volumes.ts';
 import { connectPendingAttachers, monitorStdioFor, withConsoleSize } from './attach.ts';
 import { emitContainerEvent } from './events.ts';
+import { startHealthcheck } from './health.ts';
 import {
   buildSpec,
   effectiveCapabilities,
@@ -183,9 +184,11 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
       shim.close();
       throw err;
     }
+    record.HasBeenManuallyStopped = false;
     record.State = { ...record.State, Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: runtimeRecord.pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString() };
     await ctx.store.save(c);
     monitorContainer(ctx, c, shim);
+    startHealthcheck(ctx, c);
     emitContainerEvent(ctx, c, 'start');
   } catch (err) {
     for (const step of undo.reverse()) await step().catch((e: unknown) => ctx.warn(`undo start of ${record.ID}: ${e instanceof Error ? e.message : String(e)}`));

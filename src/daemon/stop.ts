@@ -9,12 +9,14 @@ import { conflict } from '../util/errors.ts';
 import type { Container, ExitStatus } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { thaw } from './pause.ts';
+import { cancelRestart } from './restart-policy.ts';
 
 const DEFAULT_STOP_TIMEOUT = 10;
 
 export async function killContainer(ctx: DaemonContext, c: Container, signal: string | undefined, ref = c.id): Promise<void> {
   const number = parseSignal(signal ?? 'KILL');
   if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
+  await cancelRestart(ctx, c, { manual: true });
   await kill(ctx.runtime, c.id, number);
   // a frozen init only dies once thawed; other signals wait for the unpause, as in Docker
   if (number === 9) await thaw(ctx, c);
@@ -31,6 +33,7 @@ function exitWithin(exit: Promise<ExitStatus>, seconds: number): Promise<ExitSta
 /** false when the container was not running (Docker answers 304). */
 export async function stopContainer(ctx: DaemonContext, c: Container, options: { signal?: string; timeout?: number }): Promise<boolean> {
   return c.exclusive(async () => {
+    await cancelRestart(ctx, c, { manual: true });
     if (!c.running) return false;
     const signal = parseSignal(options.signal ?? c.record.Config.StopSignal ?? 'SIGTERM');
     const timeout = options.timeout ?? c.record.Config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;

@@ -9,13 +9,19 @@ import type { Container } from './container.ts';
 import { etcFilePaths } from './etc-files.ts';
 import { logPath } from './attach.ts';
 import { mountsView } from './volumes.ts';
+import { healthOf } from './health.ts';
 import { humanDuration } from '../util/human-duration.ts';
 
 export { humanDuration };
 
 export function statusText(c: Container, now = Date.now()): string {
   const state = c.record.State;
-  if (state.Running) return `Up ${humanDuration(now - Date.parse(state.StartedAt))}${state.Paused ? ' (Paused)' : ''}`;
+  if (state.Running) {
+    const health = healthOf(c);
+    const suffix = state.Paused ? ' (Paused)' : health ? (health.Status === 'starting' ? ' (health: starting)' : ` (${health.Status})`) : '';
+    return `Up ${humanDuration(now - Date.parse(state.StartedAt))}${suffix}`;
+  }
+  if (state.Restarting) return `Restarting (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
   if (state.Status === 'created') return 'Created';
   if (state.Status === 'removing') return 'Removal In Progress';
   if (state.Status === 'dead') return 'Dead';
@@ -35,7 +41,7 @@ export function inspectView(c: Container): ContainerInspect {
     Created: r.Created,
     Path: r.Path,
     Args: r.Args,
-    State: { ...r.State },
+    State: { ...r.State, ...(healthOf(c) ? { Health: healthOf(c) } : {}) },
     Image: r.Image,
     ResolvConfPath: etc.resolvConf,
     HostnamePath: etc.hostname,

@@ -1,0 +1,161 @@
+/**
+ * Container lifecycle through the real docker CLI: the OOM killer's verdict in inspect, restart
+ * policies with their count, backoff and `docker stop`, and restarts across a daemon restart.
+ * Runs as root; leaves no containers, mounts or cgroups behind.
+ */
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestDaemon, leftoverCgroups, mountsUnder } from './helpers.ts';
+
+let d: TestDaemon;
+const created = new Set<string>();
+
+async function ids(): Promise<string[]> {
+  const r = await d.docker('ps', '-aq', '--no-trunc');
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+async function run(...args: string[]): Promise<string> {
+  const r = await d.docker('run', '-d', ...args);
+  assert.equal(r.code, 0, r.stderr);
+  const id = r.stdout.trim();
+  created.add(id);
+  return id;
+}
+
+async function field(ref: string, format: string): Promise<string> {
+  const r = await d.docker('inspect', '-f', format, ref);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+before(async () => {
+  d = await TestDaemon.create();
+  await d.start();
+});
+
+after(async () => {
+  try {
+    for (const id of await ids().catch(() => [])) await d.docker('rm', '-f', id);
+    const left = await ids().catch(() => []);
+    await d.stop();
+    const mounts = await mountsUnder(d.dir);
+    const cgroups = [...created].flatMap(leftoverCgroups);
+    assert.deepEqual(left, [], 'containers left behind');
+    assert.deepEqual(mounts, [], 'mounts left behind');
+    assert.deepEqual(cgroups, [], 'cgroups left behind');
+  } finally {
+    await d.cleanup();
+  }
+});
+
+describe('container lifecycle', () => {
+  it('a process the OOM killer ends shows OOMKilled and exit code 137', async () => {
+    const r = await d.docker('run', '--name', 'oom', '--memory', '32m', 'busybox', 'sh', '-c', 'exec dd if=/dev/zero of=/dev/null bs=128M count=1');
+    created.add(await field('oom', '{{.Id}}'));
+    assert.equal(r.code, 137, r.stderr);
+    assert.equal(await field('oom', '{{.State.OOMKilled}} {{.State.ExitCode}}'), 'true 137');
+  });
+
+  it('an ordinary exit is not OOMKilled', async () => {
+    const r = await d.docker('run', '--name', 'no-oom', '--memory', '32m', 'busybox', 'true');
+    created.add(await field('no-oom', '{{.Id}}'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await field('no-oom', '{{.State.OOMKilled}}'), 'false');
+  });
+
+  it('on-failure:2 restarts a failing container twice, then leaves it exited', async () => {
+    const id = await run('--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 1');
+    await until('two restarts and a final exit', async () => (await field(id, '{{.RestartCount}} {{.State.Status}}')) === '2 exited');
+    await sleep(1000);
+    assert.equal(await field(id, '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}'), '2 exited 1');
+    assert.equal(await field(id, '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}'), 'on-failure:2');
+  });
+
+  it('on-failure does not restart a clean exit', async () => {
+    const id = await run('--restart', 'on-failure', 'busybox', 'true');
+    await until('the exit', async () => (await field(id, '{{.State.Status}}')) === 'exited');
+    await sleep(500);
+    assert.equal(await field(id, '{{.RestartCount}} {{.State.Status}}'), '0 exited');
+  });
+
+  it('always restarts a crashing container until docker stop, with a growing backoff', async () => {
+    const id = await run('--restart', 'always', 'busybox', 'sh', '-c', 'exit 3');
+    await until('three restarts', async () => Number(await field(id, '{{.RestartCount}}')) >= 3);
+    const started = Date.now();
+    await until('two more restarts', async () => Number(await field(id, '{{.RestartCount}}')) >= 5);
+    // 0.8 s + 1.6 s of backoff at least between restart 3 and 5
+    assert.ok(Date.now() - started >= 1000, `restarts came too fast: ${Date.now() - started} ms`);
+    const r = await d.docker('stop', '-t', '1', id);
+    assert.equal(r.code, 0, r.stderr);
+    const count = await field(id, '{{.RestartCount}}');
+    await sleep(2000);
+    assert.equal(await field(id, '{{.RestartCount}} {{.State.Status}} {{.State.Restarting}}'), `${count} exited false`);
+  });
+
+  it('always restarts a long-running container killed from outside, and docker ps shows it', async () => {
+    const id = await run('--restart', 'always', 'busybox', 'sleep', '1000');
+    const pid = Number(await field(id, '{{.State.Pid}}'));
+    process.kill(pid, 'SIGKILL');
+    await until('the restart', async () => (await field(id, '{{.RestartCount}} {{.State.Running}}')) === '1 true');
+    assert.notEqual(Number(await field(id, '{{.State.Pid}}')), pid);
+    const ps = await d.docker('ps', '--filter', `id=${id}`, '--format', '{{.Status}}');
+    assert.match(ps.stdout, /^Up /);
+    assert.equal((await d.docker('stop', '-t', '1', id)).code, 0);
+    assert.equal(await field(id, '{{.State.Status}}'), 'exited');
+  });
+
+  it('a daemon restart starts always containers again but leaves stopped unless-stopped ones', async () => {
+    const always = await run('--restart', 'always', 'busybox', 'sleep', '1000');
+    const unless = await run('--restart', 'unless-stopped', 'busybox', 'sleep', '1000');
+    const plain = await run('busybox', 'sleep', '1000');
+    for (const id of [always, unless, plain]) assert.equal((await d.docker('stop', '-t', '0', id)).code, 0);
+    // SIGKILL: berthd does not yet exit on SIGTERM while a container it started runs (see docker-cli.test.ts)
+    await d.stop('SIGKILL');
+    await d.start();
+    assert.equal(await field(always, '{{.State.Running}}'), 'true');
+    assert.equal(await field(unless, '{{.State.Running}}'), 'false');
+    assert.equal(await field(plain, '{{.State.Running}}'), 'false');
+    // unless-stopped that was running when the daemon went down comes back too
+    assert.equal((await d.docker('start', unless)).code, 0);
+    await d.stop('SIGKILL');
+    await d.start();
+    assert.equal(await field(unless, '{{.State.Running}}'), 'true');
+    for (const id of [always, unless]) assert.equal((await d.docker('rm', '-f', id)).code, 0);
+  });
+
+  it('a passing healthcheck makes the container healthy, in inspect and docker ps', async () => {
+    const id = await run('--health-cmd', 'true', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '1000');
+    assert.match(await field(id, '{{.State.Health.Status}}'), /^(starting|healthy)$/);
+    await until('healthy', async () => (await field(id, '{{.State.Health.Status}}')) === 'healthy');
+    assert.equal(await field(id, '{{.State.Health.FailingStreak}}'), '0');
+    const ps = await d.docker('ps', '--filter', `id=${id}`, '--format', '{{.Status}}');
+    assert.match(ps.stdout, /^Up .* \(healthy\)$/m);
+    assert.equal((await d.docker('rm', '-f', id)).code, 0);
+  });
+
+  it('a failing healthcheck turns the container unhealthy after its retries, keeping the last five results', async () => {
+    const id = await run('--health-cmd', 'echo sick; exit 1', '--health-interval', '200ms', '--health-retries', '2', 'busybox', 'sleep', '1000');
+    await until('unhealthy', async () => (await field(id, '{{.State.Health.Status}}')) === 'unhealthy');
+    await until('a full log', async () => Number(await field(id, '{{len .State.Health.Log}}')) === 5);
+    const state = JSON.parse(await field(id, '{{json .State.Health}}')) as { FailingStreak: number; Log: Array<{ ExitCode: number; Output: string }> };
+    assert.ok(state.FailingStreak >= 5, `streak ${state.FailingStreak}`);
+    assert.equal(state.Log.length, 5);
+    assert.equal(state.Log[0]!.ExitCode, 1);
+    assert.equal(state.Log[0]!.Output, 'sick\n');
+    const ps = await d.docker('ps', '--filter', `id=${id}`, '--format', '{{.Status}}');
+    assert.match(ps.stdout, /^Up .* \(unhealthy\)$/m);
+    assert.equal((await d.docker('rm', '-f', id)).code, 0);
+  });
+});
