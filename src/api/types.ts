@@ -284,3 +284,18 @@ export interface InfoResponse {
   SecurityOptions: string[];
   Warnings: string[] | null;
 }
+
+/** The body of `POST /containers/{id}/exec` (moby's ExecOptions). */
+export interface ExecCreateRequest {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: number[] | null;
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  User?: string;
+  WorkingDir?: string;
+  Privileged?: boolean;
+  DetachKeys?: string;
+}

@@ -21,21 +21,9 @@ import { rootfsDir } from './paths.ts';
 import { effectiveCapabilities } from './spec/spec-opts.ts';
 import { processEnv } from './start.ts';
 import { resolveUser } from './user.ts';
+import type { ExecCreateRequest } from '../api/index.ts';
 
-/** What `POST /containers/{id}/exec` takes (moby's ExecOptions). */
-export interface ExecCreateRequest {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  Tty?: boolean;
-  ConsoleSize?: number[] | null;
-  Cmd?: string[] | null;
-  Env?: string[] | null;
-  User?: string;
-  WorkingDir?: string;
-  Privileged?: boolean;
-  DetachKeys?: string;
-}
+export type { ExecCreateRequest };
 
 /** What `GET /exec/{id}/json` answers (moby's ExecInspect). */
 export interface ExecInspect {

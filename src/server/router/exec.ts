@@ -8,21 +8,9 @@ import { Router } from '../router.ts';
 import { intParam, readJson } from '../request.ts';
 import { MULTIPLEXED_STREAM, RAW_STREAM } from '../stdcopy.ts';
 import { clientInput, isUpgrade, pumpOutput, readUpgradeJson, type OutputChunk } from '../hijack.ts';
+import type { ExecCreateRequest } from '../../api/index.ts';
 
-/** The body of `POST /containers/{id}/exec`, as the client sends it. */
-export interface ExecConfigRequest {
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  Tty?: boolean;
-  ConsoleSize?: number[] | null;
-  Cmd?: string[] | null;
-  Env?: string[] | null;
-  User?: string;
-  WorkingDir?: string;
-  Privileged?: boolean;
-  DetachKeys?: string;
-}
+export type ExecConfigRequest = ExecCreateRequest;
 
 export interface ExecStartOptions {
   detach: boolean;
