@@ -13,9 +13,8 @@ import { TestDaemon, leftoverCgroups, mountsUnder } from './helpers.ts';
 let d: TestDaemon;
 const created = new Set<string>();
 
-async function ids(): Promise<string[]> {
-  const r = await d.docker('ps', '-aq', '--no-trunc');
-  return r.stdout.split('\n').filter(Boolean);
+function ids(): Promise<string[]> {
+  return d.containerIds();
 }
 
 before(async () => {
@@ -23,20 +22,7 @@ before(async () => {
   await d.start();
 });
 
-after(async () => {
-  try {
-    for (const id of await ids().catch(() => [])) await d.docker('rm', '-f', id);
-    const left = await ids().catch(() => []);
-    await d.stop();
-    const mounts = await mountsUnder(d.dir);
-    const cgroups = [...created].flatMap(leftoverCgroups);
-    assert.deepEqual(left, [], 'containers left behind');
-    assert.deepEqual(mounts, [], 'mounts left behind');
-    assert.deepEqual(cgroups, [], 'cgroups left behind');
-  } finally {
-    await d.cleanup();
-  }
-});
+after(() => d.removeAllAndCheck(created));
 
 async function inspect(ref: string): Promise<Record<string, any>> {
   const r = await d.docker('inspect', ref);

@@ -4,6 +4,7 @@
  * docker CLI pointed at it. Nothing is shared with a system daemon.
  */
 
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -130,6 +131,31 @@ export class TestDaemon {
       req.on('error', reject);
       req.end(body);
     });
+  }
+
+  /** Every container id the daemon knows, running or not. */
+  async containerIds(): Promise<string[]> {
+    const r = await this.docker('ps', '-aq', '--no-trunc');
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
+  /**
+   * The end of a suite: removes every container, stops the daemon, and fails if a container, a
+   * mount under the test dir or a cgroup of the `created` containers is left; then cleans up.
+   */
+  async removeAllAndCheck(created: ReadonlySet<string>): Promise<void> {
+    try {
+      for (const id of await this.containerIds().catch(() => [])) await this.docker('rm', '-f', id);
+      const left = await this.containerIds().catch(() => []);
+      await this.stop();
+      const mounts = await mountsUnder(this.dir);
+      const cgroups = [...created].flatMap(leftoverCgroups);
+      assert.deepEqual(left, [], 'containers left behind');
+      assert.deepEqual(mounts, [], 'mounts left behind');
+      assert.deepEqual(cgroups, [], 'cgroups left behind');
+    } finally {
+      await this.cleanup();
+    }
   }
 
   async cleanup(): Promise<void> {

@@ -7,14 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TestDaemon, leftoverCgroups, mountsUnder } from './helpers.ts';
+import { TestDaemon } from './helpers.ts';
 
 let d: TestDaemon;
 const created = new Set<string>();
 
-async function ids(): Promise<string[]> {
-  const r = await d.docker('ps', '-aq', '--no-trunc');
-  return r.stdout.split('\n').filter(Boolean);
+function ids(): Promise<string[]> {
+  return d.containerIds();
 }
 
 async function run(...args: string[]): Promise<string> {
@@ -45,20 +44,7 @@ before(async () => {
   await d.start();
 });
 
-after(async () => {
-  try {
-    for (const id of await ids().catch(() => [])) await d.docker('rm', '-f', id);
-    const left = await ids().catch(() => []);
-    await d.stop();
-    const mounts = await mountsUnder(d.dir);
-    const cgroups = [...created].flatMap(leftoverCgroups);
-    assert.deepEqual(left, [], 'containers left behind');
-    assert.deepEqual(mounts, [], 'mounts left behind');
-    assert.deepEqual(cgroups, [], 'cgroups left behind');
-  } finally {
-    await d.cleanup();
-  }
-});
+after(() => d.removeAllAndCheck(created));
 
 describe('container lifecycle', () => {
   it('a process the OOM killer ends shows OOMKilled and exit code 137', async () => {
