@@ -89,6 +89,12 @@ fi
 # score on this VM; the rest fail for reasons tests/conformance/README.md explains).
 MIN_PASSING=43 bash scripts/conformance.sh || status=1
 
+# The runtime keeps its parent cgroups between containers (as runc keeps its own); the suite made
+# them, so it removes them when empty. A parent that still holds a container is not empty: rmdir
+# refuses, and the leak check below names it.
+for parent in /sys/fs/cgroup/berth /sys/fs/cgroup/*/berth; do
+  [[ -d $parent ]] && rmdir "$parent" 2>/dev/null || true
+done
 bash scripts/leak-check.sh compare "$leaks" || status=1
 echo "$passed passed, $failed failed"
 exit $status
