@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # cli-breakdown.sh — where the wall time of one `berth-runtime run` of /bin/true goes.
 #  1. hyperfine -N: `node -e 0` (with and without the workplace's NODE_EXTRA_CA_CERTS), the
-#     CLI's `--version` (Node start-up + bundle load), `run` itself, runc's `run`; the same under
-#     Bun when a bun binary is there (lib.sh find_bun)
-#  2. TRACES traced runs (cli-trace.ts as a --import preload: node:fs calls, spawn, exit) cut into
-#     phases by cli-breakdown.ts, medians
-#  3. CPU profiles (node --cpu-prof) of `--version` and of `run`: top self time (cpu-profile-top.ts)
-#   Usage: bench/cli-breakdown.sh            Env: TRACES=10, RUNS, WARMUP, BUN (lib.sh)
+#     Node bundle's `--version` (Node start-up + loading the dispatch) and `run`; when the build
+#     made the Bun executable dist/berth-runtime (scripts/build.mjs), its `--version` and `run` and
+#     `bun -e 0`; runc's `run`. Then the Bun executable vs the Node bundle, `run` alternating
+#     (pair-bench.py)
+#  2. TRACES traced runs of the Node bundle (cli-trace.ts as a --import preload: node:fs calls,
+#     spawn, exit) cut into phases by cli-breakdown.ts, medians
+#  3. CPU profiles (node --cpu-prof) of the Node bundle's `--version` and `run`: top self time
+#     (cpu-profile-top.ts)
+#   Usage: bench/cli-breakdown.sh            Env: TRACES=10, RUNS, WARMUP, BUN, BERTH_RUNTIME_NODE (lib.sh),
+#          BERTH_RUNTIME_BUN (the Bun executable, default dist/berth-runtime)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need hyperfine jq node
 TRACES=${TRACES:-10}
 LC=$BENCH_DIR/lifecycle.sh
-BUNDLE_JS=$(readlink -f "$BERTH_RUNTIME")
+BUNDLE_JS=$(readlink -f "$BERTH_RUNTIME_NODE")
+# the Bun executable the build made, if any (else dist/berth-runtime is a symlink to the bundle)
+BUN_EXE=$(readlink -f "${BERTH_RUNTIME_BUN:-$REPO/dist/berth-runtime}")
+[[ $(cli_form "$BUN_EXE") == Bun* ]] || BUN_EXE=
 
 cleanup() {
 	local root id
@@ -40,15 +47,14 @@ cmds=(-n "node -e 0" "node -e 0")
 if [[ -n $WORKPLACE_NODE_EXTRA_CA_CERTS ]]; then
 	cmds+=(-n "node -e 0 with NODE_EXTRA_CA_CERTS set" "env NODE_EXTRA_CA_CERTS=$WORKPLACE_NODE_EXTRA_CA_CERTS node -e 0")
 fi
-cmds+=(-n "node berth-runtime --version" "node $BUNDLE_JS --version")
-cmds+=(-n "node berth-runtime run" "$LC run $BERTH_RUNTIME $WORK/root-node $WORK/bundle")
+cmds+=(-n "node berth-runtime.mjs --version" "node $BUNDLE_JS --version")
+cmds+=(-n "node berth-runtime.mjs run" "$LC run $BUNDLE_JS $WORK/root-node $WORK/bundle")
 if [[ -n $BUN ]]; then
-	# lifecycle.sh runs one executable: a two-line wrapper puts bun in front (adds one sh exec)
-	printf '#!/bin/sh\nexec %q %q "$@"\n' "$BUN" "$BUNDLE_JS" >"$WORK/berth-runtime-bun"
-	chmod +x "$WORK/berth-runtime-bun"
 	cmds+=(-n "bun -e 0" "$BUN -e 0")
-	cmds+=(-n "bun berth-runtime --version" "$BUN $BUNDLE_JS --version")
-	cmds+=(-n "bun berth-runtime run (via sh wrapper)" "$LC run $WORK/berth-runtime-bun $WORK/root-bun $WORK/bundle")
+fi
+if [[ -n $BUN_EXE ]]; then
+	cmds+=(-n "Bun executable --version" "$BUN_EXE --version")
+	cmds+=(-n "Bun executable run" "$LC run $BUN_EXE $WORK/root-bun $WORK/bundle")
 fi
 cmds+=(-n "runc run" "$LC run $(command -v runc) $WORK/root-runc $WORK/bundle")
 hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$RESULTS/cli-startup.json" "${cmds[@]}" \
@@ -57,7 +63,7 @@ hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$RESU
 {
 	echo "### Where \`berth-runtime run\` spends its time ($(machine_note))"
 	echo
-	echo "hyperfine -N, $RUNS runs after $WARMUP warm-up, wall ms; cpu = mean user+sys.${BUN:+ Bun: $("$BUN" --version) ($BUN).}"
+	echo "hyperfine -N, $RUNS runs after $WARMUP warm-up, wall ms; cpu = mean user+sys. Node bundle: $BUNDLE_JS; Bun executable: ${BUN_EXE:-none built}${BUN:+; bun -e 0: $("$BUN" --version) ($BUN)}."
 	echo
 	echo "| command | median | min – max | cpu |"
 	echo "|---|---:|---:|---:|"
@@ -67,16 +73,14 @@ hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$RESU
 	echo
 } | tee "$RESULTS/cli-breakdown.md"
 
-# Bun vs Node alternating (pair-bench.py), both behind the same two-line sh wrapper
-if [[ -n $BUN ]]; then
-	printf '#!/bin/sh\nexec node %q "$@"\n' "$BUNDLE_JS" >"$WORK/berth-runtime-node"
-	chmod +x "$WORK/berth-runtime-node"
+# Bun executable vs Node bundle, `run` alternating (pair-bench.py)
+if [[ -n $BUN_EXE ]]; then
 	mkdir -p "$WORK/root-bun-paired" "$WORK/root-node-paired"
 	python3 "$ANCHORS/pair-bench.py" -n "$RUNS" --warmup 2 \
-		--vs "$LC run $WORK/berth-runtime-node $WORK/root-node-paired $WORK/bundle" \
-		-- "$LC" run "$WORK/berth-runtime-bun" "$WORK/root-bun-paired" "$WORK/bundle" >"$RESULTS/paired-bun.txt" || true
+		--vs "$LC run $BUNDLE_JS $WORK/root-node-paired $WORK/bundle" \
+		-- "$LC" run "$BUN_EXE" "$WORK/root-bun-paired" "$WORK/bundle" >"$RESULTS/paired-bun.txt" || true
 	{
-		echo "Paired (pair-bench.py, \`run\` under bun = A, under node = B, same sh wrapper, $RUNS pairs; seconds):"
+		echo "Paired (pair-bench.py, \`run\`: the Bun executable = A, the Node bundle = B, alternating, $RUNS pairs; seconds):"
 		echo
 		grep -v '^[AB] =' "$RESULTS/paired-bun.txt" | sed 's/^/    /'
 		echo

@@ -34,20 +34,30 @@ interface Phase {
   edge: 'start' | 'end';
 }
 
+// The runtime has used both node:fs/promises and the synchronous calls for the same steps: the
+// markers accept either form (fsp.readFile / fs.readFileSync, fsp.mkdir / fs.mkdirSync...).
+const isOp = (e: TraceEvent, name: string): boolean => e.op === `fsp.${name}` || e.op === `fs.${name}Sync`;
+const isCgroupMkdir = (e: TraceEvent): boolean => isOp(e, 'mkdir') && e.arg.startsWith('/sys/fs/cgroup/');
+const isStateRead = (e: TraceEvent): boolean => isOp(e, 'readFile') && e.arg.endsWith('/state.json');
+/** The exec fifo opened for writing (sync) or its handle closed after the write (async): start's release of the init. */
+const isFifoRelease = (e: TraceEvent): boolean => e.arg.endsWith('/exec.fifo') && (e.op === 'handle.close' || e.op === 'fs.openSync');
+/** The state directory's removal: fsp.rm, or rmSync's last rmdir (not a cgroup's). */
+const isStateDirRemoval = (e: TraceEvent): boolean => e.op === 'fsp.rm' || e.op === 'fs.rmSync' || (e.op === 'fs.rmdirSync' && !e.arg.startsWith('/sys/fs/cgroup/'));
+
 export const PHASES: Phase[] = [
   { name: 'Node start-up (to the bundle read; incl. ~5 ms of the trace preload)', until: (e) => e.op === 'fsp.readFile' && e.arg.endsWith('.mjs'), edge: 'start' },
   { name: 'bundle load + evaluation, argv parse', until: (e) => e.arg.endsWith('/config.json'), edge: 'start' },
-  { name: 'spec load + checks, state dir, cgroup layout detection', until: (e) => e.op === 'fsp.mkdir' && e.arg.startsWith('/sys/fs/cgroup/'), edge: 'start' },
+  { name: 'spec load + checks, state dir, cgroup layout detection', until: isCgroupMkdir, edge: 'start' },
   { name: 'cgroup create + apply (mkdir per hierarchy, cpuset copy, device rules)', until: (e) => e.arg.includes('/.state.json.'), edge: 'start' },
-  { name: 'state save #1 (write, fsync file + dir), plan compile, shim lookup', until: (e) => e.op === 'cp.spawn', edge: 'start' },
-  { name: 'spawn() of the shim (fork+exec, synchronous in Node)', until: (e) => e.op === 'child.spawned', edge: 'start' },
+  { name: 'state save #1, plan compile, shim lookup', until: (e) => e.op === 'cp.spawn', edge: 'start' },
+  { name: 'spawn() of the shim (fork+exec, synchronous)', until: (e) => e.op === 'child.spawned', edge: 'start' },
   { name: 'shim: exec, plan read, clone3 → `pid` message', until: (e) => e.op === 'fs.readFileSync' && /^\/proc\/\d+\/stat$/.test(e.arg), edge: 'start' },
   // The init's set-up (cgroup.procs writes, mounts, pivot_root) runs while Node saves the pid.
-  { name: 'state save #2 (pid) ∥ init set-up in the shim, until `ready`', until: (e) => e.op === 'fsp.readFile' && e.arg.endsWith('/state.json'), edge: 'start' },
-  { name: 'start: state load, status, exec fifo write', until: (e) => e.op === 'handle.close' && e.arg.endsWith('/exec.fifo'), edge: 'end' },
-  { name: 'state save #3 (started), fifo unlink', until: (e) => e.op === 'fsp.unlink' && e.arg.endsWith('/exec.fifo'), edge: 'end' },
-  { name: 'wait for the container\'s exit (`exit` message)', until: (e) => e.op === 'fsp.readFile' && e.arg.endsWith('/state.json'), edge: 'start' },
-  { name: 'delete: state load, cgroup rmdir, state dir rm', until: (e) => e.op === 'fsp.rm', edge: 'end' },
+  { name: 'state save #2 (pid) ∥ init set-up in the shim, until `ready`', until: isStateRead, edge: 'start' },
+  { name: 'start: state load, status, exec fifo write', until: isFifoRelease, edge: 'end' },
+  { name: 'state save #3 (started), fifo unlink', until: (e) => isOp(e, 'unlink') && e.arg.endsWith('/exec.fifo'), edge: 'end' },
+  { name: 'wait for the container\'s exit (`exit` message)', until: isStateRead, edge: 'start' },
+  { name: 'delete: state load, cgroup rmdir, state dir rm', until: isStateDirRemoval, edge: 'end' },
 ];
 
 /** Durations from `from` to each marker of `list` in turn, or undefined when one is missing. */
@@ -82,20 +92,20 @@ export function phases(trace: Trace): number[] | undefined {
   return [...out, trace.exitAt - out.reduce((a, b) => a + b, 0)];
 }
 
-const isSpecRead = (e: TraceEvent): boolean => e.op === 'fsp.readFile' && e.arg.endsWith('/config.json');
+const isSpecRead = (e: TraceEvent): boolean => isOp(e, 'readFile') && e.arg.endsWith('/config.json');
 
 /** One library create() + start(), from its config.json read (bench/library-start.ts's cycle). */
 export const LIBRARY_PHASES: Phase[] = [
   { name: 'create: spec load + checks, state dir', until: (e) => e.arg === '/proc/self/mountinfo', edge: 'start' },
-  { name: 'create: cgroup layout detection (mountinfo, /proc/self/cgroup, controllers)', until: (e) => e.op === 'fsp.mkdir' && e.arg.startsWith('/sys/fs/cgroup/'), edge: 'start' },
+  { name: 'create: cgroup layout detection (mountinfo, /proc/self/cgroup, controllers)', until: isCgroupMkdir, edge: 'start' },
   { name: 'create: cgroup mkdir per hierarchy, cpuset copy, memory read', until: (e) => /devices\.(allow|deny)$/.test(e.arg), edge: 'start' },
   { name: 'create: device rules (one open+write+close per rule)', until: (e) => e.arg.includes('/.state.json.'), edge: 'start' },
   { name: 'create: state save #1, plan compile, shim lookup', until: (e) => e.op === 'cp.spawn', edge: 'start' },
   { name: 'create: spawn() of the shim', until: (e) => e.op === 'child.spawned', edge: 'start' },
   { name: 'create: shim exec, plan read, clone3 → `pid`', until: (e) => e.op === 'fs.readFileSync' && /^\/proc\/\d+\/stat$/.test(e.arg), edge: 'start' },
-  { name: 'create: state save #2 (pid) ∥ init set-up until `ready`', until: (e) => e.op === 'fsp.readFile' && e.arg.endsWith('/state.json'), edge: 'start' },
-  { name: 'start: state load, status, exec fifo write', until: (e) => e.op === 'handle.close' && e.arg.endsWith('/exec.fifo'), edge: 'end' },
-  { name: 'start: state save #3 (started), fifo unlink', until: (e) => e.op === 'fsp.unlink' && e.arg.endsWith('/exec.fifo'), edge: 'end' },
+  { name: 'create: state save #2 (pid) ∥ init set-up until `ready`', until: isStateRead, edge: 'start' },
+  { name: 'start: state load, status, exec fifo write', until: isFifoRelease, edge: 'end' },
+  { name: 'start: state save #3 (started), fifo unlink', until: (e) => isOp(e, 'unlink') && e.arg.endsWith('/exec.fifo'), edge: 'end' },
 ];
 
 /** Phase durations of every create + start cycle in a trace of one long-lived process. */

@@ -18,7 +18,11 @@
 # them; the report states what was left *before* that cleanup.
 #   Usage: bench/engine.sh               (markdown on stdout, raw files in $RESULTS/engine)
 #   Env:   RUNS=20 (e2e runs per command, start samples), WARMUP=3, N=200 (density containers),
-#          PS_RUNS=10, SETTLE_S=3 (pause before reading memory), PODMAN=1, DOCKER_CLI
+#          PS_RUNS=10, SETTLE_S=3 (pause before reading memory), PODMAN=1, DOCKER_CLI,
+#          SHIM_LAYOUT=ro: berthd runs a copy of the build's shim on a read-only bind mount in the
+#          scratch dir, the layout scripts/install-shim.sh sets up (one shared page cache for every
+#          monitor); SHIM_LAYOUT=memfd: the build dir's binary, which re-executes itself from a
+#          private sealed memfd copy per monitor (the CVE-2019-5736 guard for a writable binary)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need node jq awk
@@ -36,6 +40,8 @@ OUT=$RESULTS/engine
 mkdir -p "$OUT"
 ((RUNS >= 10)) || die "RUNS must be at least 10"
 
+SHIM_LAYOUT=${SHIM_LAYOUT:-ro}
+[[ $SHIM_LAYOUT == ro || $SHIM_LAYOUT == memfd ]] || die "SHIM_LAYOUT must be ro or memfd"
 BERTHD_PID=
 EXEC_ROOT=
 
@@ -53,6 +59,8 @@ cleanup() {
 	fi
 	if [[ -n ${WORK:-} && -d $WORK ]]; then
 		[[ -d $WORK/podman ]] && pm rm -af -t 0 >/dev/null 2>&1
+		# the read-only shim mount stays busy while a shim runs from it (berthd's spare exits
+		# on EOF of its plan socket right after berthd): then it goes lazily
 		for m in $(mounts_under "$WORK" | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
 		bench_cleanup_work
 	fi
@@ -76,7 +84,15 @@ for b in berthd berth; do
 	node_modules/.bin/esbuild "src/bin/$b.ts" --bundle --platform=node --format=esm --target=node20 \
 		--log-level=warning --outfile="$WORK/$b.mjs"
 done
-BERTH_SHIM=$REPO/native/build/berth-shim node "$WORK/berthd.mjs" -H "unix://$SOCK" --data-root "$WORK/root" \
+SHIM=$REPO/native/build/berth-shim
+if [[ $SHIM_LAYOUT == ro ]]; then
+	mkdir -p "$WORK/shim-ro"
+	cp "$SHIM" "$WORK/shim-ro/berth-shim"
+	mount --bind "$WORK/shim-ro" "$WORK/shim-ro"
+	mount -o remount,bind,ro "$WORK/shim-ro"
+	SHIM=$WORK/shim-ro/berth-shim
+fi
+BERTH_SHIM=$SHIM node "$WORK/berthd.mjs" -H "unix://$SOCK" --data-root "$WORK/root" \
 	--exec-root "$EXEC_ROOT" --bridge none >"$OUT/berthd.log" 2>&1 &
 BERTHD_PID=$!
 
@@ -88,7 +104,7 @@ for _ in $(seq 150); do dk version >/dev/null 2>&1 && break; sleep 0.1; done
 dk version >/dev/null || die "berthd did not start: $(cat "$OUT/berthd.log")"
 dk load -q -i "$BUSYBOX_TAR" >/dev/null
 
-BERTH=(env BERTH_SHIM="$REPO/native/build/berth-shim" node "$WORK/berth.mjs" -H "unix://$SOCK")
+BERTH=(env BERTH_SHIM="$SHIM" node "$WORK/berth.mjs" -H "unix://$SOCK")
 DOCKER=(env DOCKER_CONFIG="$WORK/docker-config" "$DOCKER_CLI" -H "unix://$SOCK")
 "${BERTH[@]}" run --rm busybox true || die "berth run failed"
 
@@ -117,7 +133,7 @@ fi
 
 echo "## Engine (issue 4): \`run --rm\` end to end, create→running, 200 idle containers"
 echo
-echo "$(machine_note); docker CLI $("$DOCKER_CLI" version --format '{{.Client.Version}}' 2>/dev/null), $(podman --version 2>/dev/null || echo 'no podman'); berthd and berth bundled from the working tree at $(git -C "$REPO" rev-parse --short HEAD)+uncommitted, \`--bridge none\`"
+echo "$(machine_note); docker CLI $("$DOCKER_CLI" version --format '{{.Client.Version}}' 2>/dev/null), $(podman --version 2>/dev/null || echo 'no podman'); berthd and berth bundled from the working tree at $(git -C "$REPO" rev-parse --short HEAD)+uncommitted, \`--bridge none\`, shim layout \`$SHIM_LAYOUT\`"
 echo
 
 # -- e2e ----------------------------------------------------------------------------------------------

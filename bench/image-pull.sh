@@ -15,7 +15,9 @@
 #   Usage: bench/image-pull.sh           (markdown on stdout, raw files in $RESULTS/image-pull*)
 #   Env:   PULL_RUNS=5 timed rounds, PULL_WARMUP=1 untimed rounds before them, BREAKDOWN=1,
 #          TRACES=3 traced cold pulls for the breakdown, TOOLS="berth podman skopeo-oci skopeo-cs",
-#          BERTH (CLI to measure, default <repo>/berth), REGISTRY (default 127.0.0.1:5000)
+#          BERTH (CLI to measure, default <repo>/berth), REGISTRY (default 127.0.0.1:5000),
+#          BERTH_BASE (a second berth CLI, e.g. a build of the previous tree: adds the tool
+#          berth-base to the default TOOLS, so before and after run in the same rounds)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need node podman skopeo curl jq gzip tar awk
@@ -23,7 +25,8 @@ PULL_RUNS=${PULL_RUNS:-5}
 PULL_WARMUP=${PULL_WARMUP:-1}
 BREAKDOWN=${BREAKDOWN:-1}
 TRACES=${TRACES:-3}
-TOOLS=${TOOLS:-berth podman skopeo-oci skopeo-cs}
+BERTH_BASE=${BERTH_BASE:-}
+TOOLS=${TOOLS:-berth ${BERTH_BASE:+berth-base }podman skopeo-oci skopeo-cs}
 BERTH=${BERTH:-$REPO/berth}
 REGISTRY=${REGISTRY:-127.0.0.1:5000}
 case $REGISTRY in 127.0.0.1:* | localhost:*) ;; *) die "REGISTRY must be on 127.0.0.1: $REGISTRY" ;; esac
@@ -56,6 +59,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$OUT"
 [[ -x $BERTH ]] || die "$BERTH missing: run node scripts/build.mjs"
+[[ -z $BERTH_BASE || -x $BERTH_BASE ]] || die "BERTH_BASE $BERTH_BASE is not executable"
 
 # -- registry and image ----------------------------------------------------------------------
 tags() { curl -fsS --max-time 5 "http://$REGISTRY/v2/$1/tags/list" 2>/dev/null | jq -r '.tags[]?' 2>/dev/null; }
@@ -119,6 +123,7 @@ pull() {
 	s=$(store "$1")
 	case $1 in
 	berth) "$BERTH" --data-root "$s" pull "$2" ;;
+	berth-base) "${BERTH_BASE:?BERTH_BASE is not set}" --data-root "$s" pull "$2" ;;
 	podman) CONTAINERS_CONF=$WORK/containers.conf podman --root "$s/root" --runroot "$s/run" --storage-driver overlay \
 		pull --tls-verify=false "$2" ;;
 	skopeo-oci) skopeo copy --src-tls-verify=false "docker://$2" "oci:$s:${2##*/}" ;;
@@ -280,9 +285,9 @@ report | tee "$OUT/summary.md"
 # -- where a cold berth pull spends its time ---------------------------------------------------
 # Progress lines are written synchronously to a pipe, so stamping each as it arrives splits the
 # pull into phases: start-up + store open (exec → "Pulling from"), manifest + config (→ first
-# "Pulling fs layer"), download (→ last "Download complete"), unpack of each layer (→ its "Pull
-# complete"; the layers are unpacked one after the other, after all downloads), then the image
-# record and exit.
+# "Pulling fs layer"), download (→ last "Download complete"; each layer is unpacked while it
+# downloads, side by side), the rest of each layer's unpack (→ its "Pull complete"; committed in
+# chain order), then the image record and exit.
 stamp() {
 	local t0=$1 line
 	while IFS= read -r line; do printf '%s\t%s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')" "$line"; done
@@ -306,7 +311,7 @@ col_median() {
 # CPU profile and syscall counts of one more cold pull each
 reset_store berth
 mkdir -p "$WORK/prof"
-node --cpu-prof --cpu-prof-dir="$WORK/prof" "$REPO/dist/berth.mjs" --data-root "$(store berth)" pull "$IMAGE" >/dev/null
+node --cpu-prof --cpu-prof-dir="$WORK/prof" "$BERTH" --data-root "$(store berth)" pull "$IMAGE" >/dev/null
 node --import tsx "$BENCH_DIR/cpu-profile-top.ts" --top 25 "$WORK"/prof/*.cpuprofile >"$OUT/cpu-profile.md"
 if command -v strace >/dev/null; then
 	reset_store berth
@@ -368,9 +373,9 @@ syscalls() { # FILE — total calls, and the counts of the calls named
 	echo "|---|---:|"
 	echo "| exec → \`Pulling from\` (Node start-up, bundle, store open) | $(col_median 1) |"
 	echo "| manifest + config fetched (→ first \`Pulling fs layer\`) | $(col_median 2) |"
-	echo "| download + verify, both layers in parallel (→ last \`Download complete\`) | $(col_median 3) |"
-	echo "| unpack debian layer, $(mb "${GZ[0]}") → $(mb "${TAR[0]}") MB (→ its \`Pull complete\`) | $(col_median 4) |"
-	echo "| unpack nginx-light layer, $(mb "${GZ[1]}") → $(mb "${TAR[1]}") MB | $(col_median 5) |"
+	echo "| download + verify, both layers in parallel, each unpacking as it lands (→ last \`Download complete\`) | $(col_median 3) |"
+	echo "| rest of the debian layer's unpack, $(mb "${GZ[0]}") → $(mb "${TAR[0]}") MB (→ its \`Pull complete\`) | $(col_median 4) |"
+	echo "| rest of the nginx-light layer's unpack, $(mb "${GZ[1]}") → $(mb "${TAR[1]}") MB, and its commit | $(col_median 5) |"
 	echo "| image record + exit | $(col_median 6) |"
 	echo "| **total** | **$(col_median 7)** |"
 	echo

@@ -6,7 +6,9 @@
 # start-up of `node -e 0`), each runtime on its own --root under one scratch directory that the
 # script's trap removes.
 #
-#   Env: BERTH_RUNTIME  CLI to measure (default: <repo>/berth-runtime)
+#   Env: BERTH_RUNTIME  CLI to measure (default: <repo>/berth-runtime: the Bun executable
+#                       dist/berth-runtime when the build made one, else the Node bundle)
+#        BERTH_RUNTIME_NODE  the Node form of the same CLI (default: <repo>/dist/berth-runtime.mjs)
 #        RUNS           timed runs per command (default 20, the issue's minimum)
 #        WARMUP         untimed runs before them (default 3)
 #        RESULTS        where raw JSON/text goes (default /tmp/berth-bench-results)
@@ -17,6 +19,7 @@
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 BERTH_RUNTIME=${BERTH_RUNTIME:-$REPO/berth-runtime}
+BERTH_RUNTIME_NODE=${BERTH_RUNTIME_NODE:-$REPO/dist/berth-runtime.mjs}
 RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 RESULTS=${RESULTS:-/tmp/berth-bench-results}
@@ -83,8 +86,19 @@ machine_note() {
 # find_bun — path of a bun binary, or nothing
 find_bun() {
 	local b
-	for b in "${BUN:-}" "$(command -v bun 2>/dev/null)" /tmp/bun-try/node_modules/bun/bin/bun.exe; do
+	for b in "${BUN:-}" "${BERTH_BUN:-}" "$REPO/node_modules/bun/bin/bun.exe" "$(command -v bun 2>/dev/null)" /tmp/bun-try/node_modules/bun/bin/bun.exe; do
 		[[ -n $b && -x $b ]] && "$b" --version >/dev/null 2>&1 && { echo "$b"; return; }
 	done
 	return 0
+}
+
+# cli_form PATH — what a CLI path runs as: "Bun executable (bun X)" or "Node bundle (node vX)"
+cli_form() {
+	local target
+	target=$(readlink -f "$1")
+	if [[ $(head -c 4 "$target" | od -An -c | tr -d ' ') == 177ELF ]]; then
+		echo "Bun executable ($(basename "$target"), bun $(BUN_BE_BUN=1 "$target" --version 2>/dev/null || echo '?'))"
+	else
+		echo "Node bundle ($(basename "$target"), node $(node --version))"
+	fi
 }

@@ -15,6 +15,7 @@ cd "$REPO"
 	echo "# Berth runtime benchmarks, $(machine_note)"
 	echo
 	echo "Commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' + uncommitted changes'); dist/berth-runtime.mjs built $(date -u -r dist/berth-runtime.mjs +%FT%TZ)."
+	echo "./berth-runtime: $(cli_form "$BERTH_RUNTIME")."
 	echo
 } >"$RESULTS/summary.md"
 for step in runtime-lifecycle library monitor-density cli-breakdown; do

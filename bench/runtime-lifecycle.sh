@@ -6,17 +6,24 @@
 # (crun needs its own mount namespace here, see lib.sh), then the anchors' pair-bench.py for
 # berth vs runc `run` alternating, whose per-pair ratio cancels the machine's drift.
 #   Usage: bench/runtime-lifecycle.sh        (markdown on stdout, raw files in $RESULTS)
-#   Env:   RUNTIMES="berth runc crun"  PAIRED=1 (0 skips pair-bench)
+# `berth` is $BERTH_RUNTIME (./berth-runtime: the Bun executable when the build made one);
+# `berth-node` is the Node bundle dist/berth-runtime.mjs, listed by default when it differs.
+#   Env:   RUNTIMES="berth [berth-node] runc crun"  PAIRED=1 (0 skips pair-bench)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need hyperfine jq python3 node
-RUNTIMES=${RUNTIMES:-berth runc crun}
+if [[ $(readlink -f "$BERTH_RUNTIME") == $(readlink -f "$BERTH_RUNTIME_NODE") ]]; then
+	RUNTIMES=${RUNTIMES:-berth runc crun}
+else
+	RUNTIMES=${RUNTIMES:-berth berth-node runc crun}
+fi
 PAIRED=${PAIRED:-1}
 LC=$BENCH_DIR/lifecycle.sh
 
 rt_bin() {
 	case $1 in
 	berth) echo "$BERTH_RUNTIME" ;;
+	berth-node) echo "$BERTH_RUNTIME_NODE" ;;
 	*) command -v "$1" ;;
 	esac
 }
@@ -90,7 +97,7 @@ row() {
 	echo
 	echo "Wall ms (hyperfine -N, $RUNS runs after $WARMUP warm-up, one runtime after the other); cpu = mean user+sys of the"
 	echo "command and its waited-for children. Rows include the wrapper (\`noop\` row). crun ran in a private mount"
-	echo "namespace where /sys/fs/cgroup/unified/cgroup.controllers reads empty (lib.sh)."
+	echo "namespace where /sys/fs/cgroup/unified/cgroup.controllers reads empty (lib.sh). berth: $(cli_form "$BERTH_RUNTIME")."
 	echo
 	echo "| runtime, mode | median | min – max | cpu | n | ÷ runc median |"
 	echo "|---|---:|---:|---:|---:|---:|"

@@ -54,6 +54,15 @@ static void op_close_fds(const struct rec *r) {
   if (syscall(SYS_close_range, first, ~0U, SHIM_CLOSE_RANGE_CLOEXEC) < 0) fail(errno, "close_range", "%u", first);
 }
 
+/* The parent section is done (cgroup membership in place): its EXIT or WAIT sent the byte. */
+static void op_wait_parent(void) {
+  char c;
+  ssize_t n;
+  do n = read(S.chan, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1 || c != CHAN_GO) _exit(125); /* the parent failed: it reports and reaps us */
+}
+
 static void op_wait_start(void) {
   char c;
   ssize_t n;
@@ -139,6 +148,7 @@ static void child_op(const struct rec *r) {
     close_fd(&S.chan); /* nothing more to tell: the parent exits (EXIT) or waits for us (WAIT) */
     break;
   case OP_WAIT_START: op_wait_start(); break;
+  case OP_WAIT_PARENT: op_wait_parent(); break;
   case OP_SECCOMP: op_seccomp(r); break;
   case OP_EXEC: op_exec(r);
   case OP_LOOPBACK_UP: op_loopback_up(); break;

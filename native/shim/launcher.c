@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,6 +57,24 @@ static void op_console_pair(void) {
   S.console = sv[1];
 }
 
+/* Host mounts for the daemon (a plan of launcher ops only): layer paths may be relative to it. */
+static void op_host_chdir(const struct rec *r) {
+  const char *path = arg_str(r, 0);
+  if (chdir(path) < 0) fail(errno, "chdir", "%s", path);
+}
+
+static void op_umount(const struct rec *r) {
+  const char *target = arg_str(r, 0);
+  if (umount2(target, (int)arg_u64(r, 1)) < 0) fail(errno, "umount", "%s", target);
+}
+
+static void op_clone_into_cgroup(const struct rec *r) {
+  const char *dir = arg_str(r, 0);
+  close_fd(&S.cgroup_fd);
+  S.cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (S.cgroup_fd < 0) fail(errno, "open", "%s", dir);
+}
+
 void launcher_op(const struct rec *r) {
   if (common_op(r)) return;
   switch (r->op) {
@@ -82,6 +101,18 @@ void launcher_op(const struct rec *r) {
     break;
   case OP_ATTACH_SOCKET:
     op_attach_socket(r);
+    break;
+  case OP_MOUNT:
+    op_mount(r);
+    break;
+  case OP_CHDIR:
+    op_host_chdir(r);
+    break;
+  case OP_UMOUNT:
+    op_umount(r);
+    break;
+  case OP_CLONE_INTO_CGROUP:
+    op_clone_into_cgroup(r);
     break;
   case OP_DEVICE_FILTER:
     op_device_filter(r);

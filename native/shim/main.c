@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 /* Each side of the clone closes what belongs to the other. */
 static void split_descriptors(int child) {
+  close_fd(&S.cgroup_fd); /* a host cgroup directory: no use to either side after the clone */
   if (child) {
     close_fd(&S.console_peer);
     stdio_child();
@@ -38,6 +40,35 @@ static void close_inherited(const struct plan *plan) {
   if (syscall(SYS_close_range, 4 + keep, ~0U, 0) < 0) fail(errno, "close_range", "%u", 4 + keep);
 }
 
+/*
+ * The container process. With CLONE_INTO_CGROUP it starts in its cgroup v2 directory: no
+ * cgroup.procs write, so no wait for the kernel's migration lock. Kernels without it (before
+ * 5.7: EINVAL, E2BIG or no clone3 at all) get a plain clone and the write.
+ */
+static pid_t clone_container(uint64_t flags) {
+  if (S.cgroup_fd < 0) return clone_process(flags);
+  struct shim_clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = flags | SHIM_CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = (uint64_t)S.cgroup_fd;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG)) return (pid_t)pid;
+  pid = clone_process(flags);
+  if (pid > 0) {
+    char text[24];
+    int len = snprintf(text, sizeof text, "%ld", pid);
+    int procs = openat(S.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (procs < 0 || write(procs, text, (size_t)len) != len) {
+      int err = errno;
+      kill((pid_t)pid, SIGKILL);
+      fail(err, "write", "cgroup.procs of the CLONE_INTO_CGROUP directory");
+    }
+    close(procs);
+  }
+  return (pid_t)pid;
+}
+
 int main(int argc, char **argv, char **envp) {
   struct plan plan;
   int chan[2];
@@ -57,7 +88,7 @@ int main(int argc, char **argv, char **envp) {
 
   const struct rec *clone = &plan.recs[plan.clone_at];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) fail(errno, "socketpair", "internal channel");
-  pid_t pid = clone_process(arg_u64(clone, 0));
+  pid_t pid = clone_container(arg_u64(clone, 0));
   if (pid < 0) fail(errno, "clone", "flags 0x%llx", (unsigned long long)arg_u64(clone, 0));
   if (pid == 0) {
     close(chan[0]);

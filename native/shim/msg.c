@@ -23,6 +23,7 @@ struct state S = {
     .fifo_w = -1,
     .console = -1,
     .console_peer = -1,
+    .cgroup_fd = -1,
 };
 
 static char line[8192];
@@ -69,13 +70,15 @@ void msg_sync(const char *name) {
 }
 
 /*
- * write(), not send(): EXEC may follow a seccomp filter, and write is the call every
- * profile allows. No SIGPIPE risk: the parent holds its end until it exits, and the child
- * closes its end at READY, after which the parent has either exited (EXIT) or stopped
- * listening (WAIT).
+ * The child uses write(), not send(): EXEC may follow a seccomp filter, and write is the call
+ * every profile allows; it has no SIGPIPE risk, as the parent holds its end until it exits.
+ * The parent sends with MSG_NOSIGNAL: after RELEASE_CHILD the child may have failed and closed
+ * its end before the parent's last GO byte.
  */
 void chan_put(char c) {
-  if (S.chan >= 0) (void)!write(S.chan, &c, 1);
+  if (S.chan < 0) return;
+  if (S.role == ROLE_PARENT) (void)!send(S.chan, &c, 1, MSG_NOSIGNAL);
+  else (void)!write(S.chan, &c, 1);
 }
 
 _Noreturn void quit(int status) {

@@ -72,6 +72,9 @@ void parent_op(const struct rec *r) {
   case OP_WRITE_PID_TO:
     op_write_pid_to(r);
     break;
+  case OP_RELEASE_CHILD:
+    chan_put(CHAN_GO);
+    break;
   case OP_EXIT:
     op_exit();
   case OP_WAIT:

@@ -39,7 +39,7 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_WAIT] = {"su", P},
     [OP_CHILD] = {"", M},
     [OP_SETSID] = {"", C},
-    [OP_MOUNT] = {"sssus", C},
+    [OP_MOUNT] = {"sssus", L | C},
     [OP_OPEN_ROOT] = {"s", C},
     [OP_MOUNT_IN_ROOT] = {"sssus", C},
     [OP_MKDIR_IN_ROOT] = {"su", C},
@@ -67,7 +67,7 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_NO_NEW_PRIVS] = {"", C},
     [OP_UMASK] = {"u", C},
     [OP_PERSONALITY] = {"u", C},
-    [OP_CHDIR] = {"s", C},
+    [OP_CHDIR] = {"s", L | C},
     [OP_CLOSE_FDS] = {"u", C},
     [OP_READY] = {"", C},
     [OP_WAIT_START] = {"", C},
@@ -81,6 +81,10 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_STDIO_PIPES] = {"u", L},
     [OP_LOG_FILE] = {"suu", L},
     [OP_ATTACH_SOCKET] = {"s", L},
+    [OP_RELEASE_CHILD] = {"", P},
+    [OP_WAIT_PARENT] = {"", C},
+    [OP_UMOUNT] = {"su", L},
+    [OP_CLONE_INTO_CGROUP] = {"s", L},
 };
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -155,6 +159,13 @@ static void check_sections(struct plan *plan) {
   }
   if (clones != 1 || childs != 1 || plan->child_at < plan->clone_at)
     fail(0, "plan", "needs one CLONE followed by one CHILD marker");
+  /* the child waits for one GO byte per WAIT_PARENT beyond the first: unpaired, it would hang */
+  int releases = 0, waits = 0;
+  for (uint32_t i = 0; i < plan->nrecs; i++) {
+    releases += plan->recs[i].op == OP_RELEASE_CHILD;
+    waits += plan->recs[i].op == OP_WAIT_PARENT;
+  }
+  if (releases > 1 || releases != waits) fail(0, "plan", "RELEASE_CHILD and WAIT_PARENT come as one pair");
   for (uint32_t i = 0; i < plan->nrecs; i++) {
     const struct rec *r = &plan->recs[i];
     unsigned want = i < plan->clone_at ? L : i == plan->clone_at || i == plan->child_at ? M : i < plan->child_at ? P : C;
@@ -163,6 +174,8 @@ static void check_sections(struct plan *plan) {
     if (ends_parent != (i + 1 == plan->child_at))
       fail(0, "plan", "the parent section must end with EXIT or WAIT, and only there");
     if (r->op == OP_EXEC && i + 1 != plan->nrecs) fail(0, "plan", "EXEC must be the last op");
+    /* CVE-2024-21626: no container process may inherit a host working directory */
+    if (r->op == OP_CHDIR && i < plan->clone_at) fail(0, "plan", "CHDIR before CLONE");
   }
 }
 

@@ -69,7 +69,11 @@ enum op {
   OP_STDIO_PIPES = 56,
   OP_LOG_FILE = 57,
   OP_ATTACH_SOCKET = 58,
-  OP_LAST = 58,
+  OP_RELEASE_CHILD = 59,
+  OP_WAIT_PARENT = 60,
+  OP_UMOUNT = 61,
+  OP_CLONE_INTO_CGROUP = 62,
+  OP_LAST = 62,
 };
 
 struct arg {
@@ -91,7 +95,8 @@ struct plan {
 };
 
 /* Bytes the container process sends the shim parent on the internal channel. */
-#define CHAN_GO 'G'    /* parent -> child: parent ops done, run the child section */
+#define CHAN_GO 'G'    /* parent -> child: run the child section (RELEASE_CHILD), or the rest of it
+                          (WAIT_PARENT: the parent section is done) */
 #define CHAN_READY 'R' /* READY reached */
 #define CHAN_EXEC 'E'  /* about to execve: EOF after this means the exec succeeded */
 #define CHAN_FAIL 'X'  /* the child reported an error and exits */
@@ -107,6 +112,7 @@ struct state {
   int fifo_r, fifo_w;  /* OPEN_FIFO: the start fifo */
   int console;         /* where CONSOLE sends the pty master */
   int console_peer;    /* CONSOLE_PAIR: the end the monitor keeps */
+  int cgroup_fd;       /* CLONE_INTO_CGROUP: the cgroup v2 directory CLONE puts the child in */
 };
 
 extern struct state S;

@@ -41,6 +41,8 @@ struct shim_open_how {
 #define SHIM_RESOLVE_NO_MAGICLINKS 0x02
 #define SHIM_RESOLVE_IN_ROOT 0x10
 
+#define SHIM_CLONE_INTO_CGROUP 0x200000000ULL
+
 /* clone3(2); stack 0 makes it fork-like: the child continues on a copy of our stack. */
 struct shim_clone_args {
   uint64_t flags;

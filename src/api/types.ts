@@ -13,6 +13,7 @@ export interface HealthConfig {
   Timeout?: number;
   Retries?: number;
   StartPeriod?: number;
+  StartInterval?: number;
 }
 
 /** The portable part of a container's configuration (`Config` in create and inspect). */
@@ -111,6 +112,12 @@ export interface HostConfig {
   MaskedPaths?: string[] | null;
   ReadonlyPaths?: string[] | null;
 }
+
+/** `POST /containers/{id}/update` (moby's UpdateConfig): a HostConfig's resources and its restart policy. */
+export type ContainerUpdateRequest = Pick<
+  HostConfig,
+  'CpuShares' | 'Memory' | 'NanoCpus' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'BlkioWeight' | 'MemoryReservation' | 'MemorySwap' | 'PidsLimit' | 'RestartPolicy'
+>;
 
 export interface ContainerCreateRequest extends ContainerConfig {
   HostConfig?: HostConfig;

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiServer, Router, containerRouter, execRouter, observeRouter, imageRouter, networkRouter, systemRouter, volumeRouter, containerFsRouter } from '../server/index.ts';
+import { ApiServer, Router, buildRouter, containerRouter, execRouter, observeRouter, imageRouter, networkRouter, systemRouter, volumeRouter, containerFsRouter } from '../server/index.ts';
 import { Daemon, DEFAULT_RUNTIME_ROOT, ImageApi, RequestCredentials } from '../daemon/index.ts';
 import { DEFAULT_DATA_ROOT, ImageStore, LocalImageBackend } from '../image/store/index.ts';
 import { DockerConfigCredentials } from '../image/registry/index.ts';
@@ -103,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
     ...(values['seccomp-profile'] !== undefined ? { seccompProfile: values['seccomp-profile'] } : {}),
   });
   const router = new Router().mount(systemRouter(daemon)).mount(containerRouter(daemon)).mount(execRouter(daemon)).mount(observeRouter(daemon)).mount(imageRouter(imageApi(daemon, images, credentials, insecureRegistries))).mount(volumeRouter(daemon.volumes())).mount(containerFsRouter(daemon.containerFs()));
+  // docker build: the daemon runs the steps, the store pulls bases and writes config-only images
+  router.mount(buildRouter({ build: (params, output) => daemon.build(images, params, output), pruneBuildCache: () => daemon.pruneBuildCache() }));
   const networks = daemon.networks();
   if (networks !== undefined) router.mount(networkRouter(networks));
   const server = new ApiServer(router);

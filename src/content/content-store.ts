@@ -36,6 +36,14 @@ export interface ContentWriter {
   close(): Promise<void>;
   /** Releases the writer and deletes the partial data. */
   abort(): Promise<void>;
+  /**
+   * The ingest's bytes from offset 0 as they land: those already there (a resumed ingest's
+   * included), then each write, ending once `commit()` has verified the blob. Fails when the
+   * writer is aborted or closed first. Lets a consumer (an unpack) work on a blob while it
+   * downloads without holding it in memory; after a `truncate()` it continues at its position
+   * (bytes it saw are not re-delivered, so it must check what it made on its own: a diffID).
+   */
+  follow(): AsyncIterable<Uint8Array>;
 }
 
 export interface IngestInfo {

@@ -13,7 +13,7 @@
  * length (a ranged GET), re-hashing what is already there because hash state cannot be saved.
  */
 
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -37,6 +37,9 @@ export const DEFAULT_CONTENT_ROOT = '/var/lib/berth/content';
 
 /** Manifests and indexes larger than this are not walked by gc (they are not real manifests). */
 const MAX_MANIFEST_BYTES = 8 << 20;
+
+/** Bytes a follower reads at a time: big enough that a layer costs few hops, small enough to stream. */
+const FOLLOW_CHUNK = 256 * 1024;
 
 export class LocalContentStore implements ContentStore {
   readonly root: string;
@@ -354,6 +357,9 @@ class LocalWriter implements ContentWriter {
   #store: LocalContentStore;
   #state: WriterState;
   #done = false;
+  /** how the ingest ended, for followers: they finish on 'committed' and fail on anything else */
+  #outcome: 'committed' | 'closed' | 'aborted' | undefined;
+  #waiters: Array<() => void> = [];
 
   constructor(store: LocalContentStore, state: WriterState) {
     this.#store = store;
@@ -380,13 +386,13 @@ class LocalWriter implements ContentWriter {
         `write ${s.expected.digest}: size mismatch: got more than ${s.expected.size} bytes`,
       );
     }
+    // Synchronous: a write into the page cache takes microseconds, an awaited one a thread-pool
+    // round trip (tens of µs) per network chunk, thousands per layer.
     let written = 0;
-    while (written < chunk.byteLength) {
-      const { bytesWritten } = await s.file.write(chunk, written, chunk.byteLength - written);
-      written += bytesWritten;
-    }
+    while (written < chunk.byteLength) written += writeSync(s.file.fd, chunk, written, chunk.byteLength - written);
     s.hash.update(chunk);
     s.offset += chunk.byteLength;
+    this.#notify();
   }
 
   async truncate(): Promise<void> {
@@ -394,6 +400,66 @@ class LocalWriter implements ContentWriter {
     await this.#state.file.truncate(0);
     this.#state.hash = hasherFor(this.#state.expected.digest);
     this.#state.offset = 0;
+    this.#notify();
+  }
+
+  follow(): AsyncIterable<Uint8Array> {
+    return this.#follow();
+  }
+
+  /**
+   * Opens the data file on the first read, so a follower never iterated holds no descriptor.
+   * Once open, the descriptor stays valid whatever commit (rename into blobs/) or abort
+   * (unlink) does to the name; before, a committed ingest is found under its blob name.
+   */
+  #openData(): number {
+    try {
+      return openSync(join(this.#state.dir, 'data'), 'r');
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+    }
+    try {
+      return openSync(this.#store.blobPath(this.#state.expected.digest), 'r');
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') throw err;
+      throw new EngineError('unavailable', `follow ingest ${this.#state.expected.digest}: ingest ${this.#outcome ?? 'gone'} before it was read`, { cause: err });
+    }
+  }
+
+  async *#follow(): AsyncGenerator<Uint8Array> {
+    const fd = this.#openData();
+    let position = 0;
+    try {
+      for (;;) {
+        const end = this.#state.offset;
+        if (position < end) {
+          const buffer = Buffer.allocUnsafe(Math.min(FOLLOW_CHUNK, end - position));
+          const n = readSync(fd, buffer, 0, buffer.length, position);
+          if (n === 0) throw new EngineError('internal', `follow ingest ${this.#state.ref}: data file is shorter than the ${end} bytes written`);
+          position += n;
+          yield n === buffer.length ? buffer : buffer.subarray(0, n);
+          continue;
+        }
+        if (this.#outcome === 'committed') return;
+        if (this.#outcome !== undefined) {
+          throw new EngineError('unavailable', `follow ingest ${this.#state.expected.digest}: ingest ${this.#outcome} at byte ${end} of ${this.#state.expected.size}`);
+        }
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #settle(outcome: 'committed' | 'closed' | 'aborted'): void {
+    this.#outcome = outcome;
+    this.#notify();
   }
 
   async commit(): Promise<BlobInfo> {
@@ -414,6 +480,10 @@ class LocalWriter implements ContentWriter {
     this.#done = true;
     try {
       await this.#store.promote(s.dir, s.file, s.expected.digest);
+      this.#settle('committed');
+    } catch (err) {
+      this.#settle('closed');
+      throw err;
     } finally {
       s.release();
     }
@@ -423,6 +493,7 @@ class LocalWriter implements ContentWriter {
   async close(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    this.#settle('closed');
     try {
       await this.#state.file.close();
     } finally {
@@ -433,6 +504,7 @@ class LocalWriter implements ContentWriter {
   async abort(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    this.#settle('aborted');
     try {
       await this.#state.file.close();
       await rm(this.#state.dir, { recursive: true, force: true });

@@ -14,7 +14,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { basename, join, posix } from 'node:path';
 import { applyLayer, decompress, normalizeEntryPath } from '../image/unpack/index.ts';
-import { END_OF_ARCHIVE, encodeTarHeader, mountAll, readTar, tarPadding, unmount } from '../snapshot/index.ts';
+import { shimMounter, unmountOnHost } from '../runtime/index.ts';
+import { END_OF_ARCHIVE, encodeTarHeader, mountAll, readTar, tarPadding } from '../snapshot/index.ts';
 import type { Mount } from '../snapshot/index.ts';
 import { EngineError, errorCode, invalidArgument, notFound } from '../util/errors.ts';
 import type { Container } from './container.ts';
@@ -162,14 +163,14 @@ export async function withContainerFs<T>(ctx: DaemonContext, c: Container, fn: (
       }
       try {
         await mkdir(rootfs, { recursive: true, mode: 0o755 });
-        await mountAll(await ctx.images.snapshotter.mounts(c.record.SnapshotKey), rootfs);
+        await mountAll(await ctx.images.snapshotter.mounts(c.record.SnapshotKey), rootfs, shimMounter);
       } catch (err) {
         reject(err);
         return;
       }
       resolve(true);
       await released;
-      await unmount(rootfs).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+      await unmountOnHost(rootfs).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
     });
   });
   const mounted = await ready;

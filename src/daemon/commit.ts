@@ -8,7 +8,7 @@
 import { PassThrough } from 'node:stream';
 import type { ContainerConfig } from '../api/index.ts';
 import { applyChanges } from '../image/archive/index.ts';
-import type { Digest, ImageRunConfig } from '../oci/image-spec.ts';
+import type { Digest, HistoryEntry, ImageRunConfig } from '../oci/image-spec.ts';
 import { EngineError, invalidArgument } from '../util/errors.ts';
 import type { DaemonContext } from './context.ts';
 import { commandLine } from './views.ts';
@@ -37,6 +37,9 @@ function runConfigOf(config: ContainerConfig): ImageRunConfig {
   if (config.WorkingDir) out.WorkingDir = config.WorkingDir;
   if (config.Labels && Object.keys(config.Labels).length) out.Labels = { ...config.Labels };
   if (config.StopSignal) out.StopSignal = config.StopSignal;
+  if (config.Healthcheck) out.Healthcheck = structuredClone(config.Healthcheck);
+  if (config.Shell?.length) out.Shell = [...config.Shell];
+  if (config.OnBuild?.length) out.OnBuild = [...config.OnBuild];
   return out;
 }
 
@@ -56,28 +59,37 @@ export async function commitContainer(ctx: DaemonContext, ref: string, options: 
 }
 
 async function writeCommit(ctx: DaemonContext, c: Container, name: string | undefined, runConfig: ImageRunConfig, options: CommitOptions): Promise<{ Id: string }> {
+  const history: HistoryEntry = {
+    created_by: commandLine(c.record.Path, c.record.Args),
+    ...(options.comment ? { comment: options.comment } : {}),
+    ...(options.author ? { author: options.author } : {}),
+  };
+  return { Id: await commitLayer(ctx, c, { runConfig, history: [history], ...(name !== undefined ? { ref: name } : {}) }) };
+}
+
+/**
+ * The container's writable layer as one more layer on its image, with the given config and
+ * history (the layer's entry last): `docker commit`, and each RUN/COPY step of a build.
+ */
+export async function commitLayer(ctx: DaemonContext, c: Container, options: { runConfig: ImageRunConfig; history: readonly HistoryEntry[]; author?: string; ref?: string }): Promise<string> {
   const layer = new PassThrough();
   const diff = ctx.images.snapshotter.diff(c.record.SnapshotKey, layer);
   diff.catch((err: unknown) => layer.destroy(err instanceof Error ? err : new Error(String(err))));
-  let id: string;
   try {
     // the store reads the layer as the diff writes it; the diffID is known only at the end
     const diffId = diff.then((r) => r.diffId as Digest);
     diffId.catch(() => {}); // a failed diff is reported through `diff` below
     const imageId = ctx.images.commit(c.record.Image, layer, {
       diffId,
-      runConfig,
-      history: {
-        created_by: commandLine(c.record.Path, c.record.Args),
-        ...(options.comment ? { comment: options.comment } : {}),
-        ...(options.author ? { author: options.author } : {}),
-      },
-      ...(name !== undefined ? { ref: name } : {}),
+      runConfig: options.runConfig,
+      history: options.history,
+      ...(options.author !== undefined ? { author: options.author } : {}),
+      ...(options.ref !== undefined ? { ref: options.ref } : {}),
     });
-    [id] = await Promise.all([imageId, diff]);
+    const [id] = await Promise.all([imageId, diff]);
+    return id;
   } catch (err) {
     if (err instanceof EngineError) throw err;
     throw new EngineError('internal', `commit container ${c.id}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return { Id: id };
 }

@@ -6,7 +6,7 @@
 
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite } from '../util/atomic-write.ts';
+import { atomicWrite, atomicWriteSync } from '../util/atomic-write.ts';
 import { conflict, invalidArgument, notFound } from '../util/errors.ts';
 import { Container, type ContainerRecord } from './container.ts';
 
@@ -92,8 +92,16 @@ export class ContainerStore {
     }
   }
 
-  async save(container: Container): Promise<void> {
-    await atomicWrite(join(container.dir, RECORD_FILE), JSON.stringify(container.record), { mode: 0o600 });
+  /**
+   * `durable: false` skips the fsyncs (the rename still replaces the record atomically): for
+   * state a reboot makes stale anyway, such as "running", which the daemon reconciles with the
+   * shims and the kernel when it starts.
+   */
+  async save(container: Container, options: { durable?: boolean } = {}): Promise<void> {
+    const path = join(container.dir, RECORD_FILE);
+    const data = JSON.stringify(container.record);
+    if (options.durable === false) atomicWriteSync(path, data, { mode: 0o600, durable: false });
+    else await atomicWrite(path, data, { mode: 0o600 });
   }
 
   async delete(container: Container): Promise<void> {

@@ -22,6 +22,15 @@ describe('create', () => {
     assert.equal(withEntrypoint.Cmd, undefined);
   });
 
+  it("merges the image's healthcheck field by field under the request's, and its Shell", () => {
+    const image = { Cmd: ['sh'], Shell: ['/bin/ash', '-c'], Healthcheck: { Test: ['CMD', 'true'], Interval: 5e9, Retries: 2 } };
+    assert.deepEqual(mergeConfig({}, image).Healthcheck, { Test: ['CMD', 'true'], Interval: 5e9, Retries: 2 });
+    assert.deepEqual(mergeConfig({}, image).Shell, ['/bin/ash', '-c']);
+    assert.deepEqual(mergeConfig({ Healthcheck: { Interval: 1e9, Timeout: 0, Retries: 0 } }, image).Healthcheck, { Test: ['CMD', 'true'], Interval: 1e9, Timeout: 0, Retries: 2 });
+    assert.deepEqual(mergeConfig({ Healthcheck: { Test: ['NONE'] } }, image).Healthcheck, { Test: ['NONE'], Interval: 5e9, Retries: 2 });
+    assert.equal(mergeConfig({}, { Cmd: ['sh'] }).Healthcheck, undefined);
+  });
+
   it('makes 64-hex IDs whose short form is never all digits', () => {
     for (let i = 0; i < 200; i++) {
       const id = newContainerId(() => false);

@@ -13,6 +13,9 @@ import { logRotation } from './attach.ts';
 import { emitContainerEvent } from './events.ts';
 import { generateName, normalizeName } from './names.ts';
 import { effectiveCapabilities, parseSecurityOpts } from './spec/spec-opts.ts';
+import { checkHealthConfig, mergeHealthcheck } from './health.ts';
+import { hostDevices } from './spec/devices.ts';
+import { checkEtcOverrides } from './spec/etc-overrides.ts';
 import type { DaemonContext } from './context.ts';
 import type { ImageRunConfig } from './images.ts';
 import { planNetworking } from './network.ts';
@@ -43,6 +46,9 @@ export function mergeConfig(request: ContainerConfig, image: ImageRunConfig): Co
   if (!merged.WorkingDir) merged.WorkingDir = image.WorkingDir ?? '';
   if (!merged.User) merged.User = image.User ?? '';
   if (!merged.StopSignal && image.StopSignal) merged.StopSignal = image.StopSignal;
+  if (!merged.Shell?.length && image.Shell?.length) merged.Shell = [...image.Shell];
+  const healthcheck = mergeHealthcheck(request.Healthcheck, image.Healthcheck);
+  if (healthcheck) merged.Healthcheck = healthcheck;
   merged.Labels = { ...(image.Labels ?? {}), ...(request.Labels ?? {}) };
   if (image.ExposedPorts || request.ExposedPorts) merged.ExposedPorts = { ...(image.ExposedPorts ?? {}), ...(request.ExposedPorts ?? {}) };
   if (image.Volumes || request.Volumes) merged.Volumes = { ...(image.Volumes ?? {}), ...(request.Volumes ?? {}) };
@@ -64,8 +70,34 @@ function checkHostConfig(hc: HostConfig): void {
   parseSecurityOpts(hc.SecurityOpt ?? []);
   if (hc.Memory && hc.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
   logRotation(hc);
+  checkRestartPolicy(hc);
   const policy = hc.RestartPolicy?.Name ?? '';
   if (hc.AutoRemove && policy !== '' && policy !== 'no') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
+  if (hc.Devices?.length) hostDevices(hc.Devices);
+  checkEtcOverrides(hc);
+  const requests = (hc as HostConfig & { DeviceRequests?: Array<{ Driver?: string; Capabilities?: string[][] | null }> | null }).DeviceRequests ?? [];
+  // no device driver (NVIDIA's or CDI) is registered with berthd: moby's words for that
+  const request = requests[0];
+  if (request) throw invalidArgument(`could not select device driver ${JSON.stringify(request.Driver ?? '')} with capabilities: [${(request.Capabilities ?? []).map((set) => `[${set.join(' ')}]`).join(' ')}]`);
+}
+
+/** moby's validateRestartPolicy. */
+export function checkRestartPolicy(hc: HostConfig): void {
+  const { Name: name = '', MaximumRetryCount: count = 0 } = hc.RestartPolicy ?? {};
+  switch (name) {
+    case 'always':
+    case 'unless-stopped':
+    case 'no':
+      if (count !== 0) throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'${count < 0 ? ' and cannot be negative' : ''}`);
+      return;
+    case 'on-failure':
+      if (count < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
+      return;
+    case '':
+      return;
+    default:
+      throw invalidArgument(`invalid restart policy: unknown policy '${name as string}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
 }
 
 export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {
@@ -74,6 +106,7 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   if (ref === '') throw invalidArgument('no image specified');
   const containerName = name !== undefined ? normalizeName(name) : generateName((n) => ctx.store.nameTaken(n));
   checkHostConfig(hostConfig);
+  checkHealthConfig(config.Healthcheck);
 
   let image: { Id: string; Config: ImageRunConfig };
   let chainId: string;

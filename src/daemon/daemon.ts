@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, InfoResponse, VersionResponse, WaitCondition, WaitResponse } from '../api/index.ts';
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerUpdateRequest, ContainerInspect, ContainerSummary, InfoResponse, VersionResponse, WaitCondition, WaitResponse } from '../api/index.ts';
 import { Runtime } from '../runtime/index.ts';
 import type { DockerSeccompProfile } from '../runtime/security/index.ts';
 import { errorCode, invalidArgument } from '../util/errors.ts';
@@ -23,6 +23,8 @@ import { topContainer, type TopResponse } from './top.ts';
 import { attachContainer, containerLogs, parseApiTime, resizeContainer, type AttachRequest, type LogsRequest, type OutputChunk } from './attach.ts';
 import { reconcile, stopMonitors } from './monitor.ts';
 import { startOnBoot } from './restart-policy.ts';
+import { restoreHealth } from './health.ts';
+import { updateContainer } from './update.ts';
 import { startContainer } from './start.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
 import { renameContainer, restartContainer } from './restart.ts';
@@ -31,6 +33,8 @@ import { systemInfo, versionInfo } from './system-info.ts';
 import { inspectView, listView } from './views.ts';
 import { VolumeService } from './volumes.ts';
 import { ContainerFsService } from './archive.ts';
+import { pruneContainers, type ContainerPruneReport } from './prune.ts';
+import { BuildCache, buildImage, type BuildImages, type BuildRequest } from './build.ts';
 import { LocalVolumes } from '../volume/index.ts';
 import { NetworkService, networkSettings, reconcileNetworks, summaryNetworking, settleNetworks } from './network.ts';
 import type { NetworkManager } from '../network/index.ts';
@@ -72,6 +76,7 @@ async function loadSeccompProfile(option: string | undefined): Promise<DockerSec
 
 export class Daemon {
   #ctx: DaemonContext;
+  #buildCache: BuildCache | undefined;
   #gitCommit: string;
   #buildTime: string;
 
@@ -99,6 +104,7 @@ export class Daemon {
     };
     for (const c of store.all()) await reconcile(ctx, c).catch((err: unknown) => warn(`reconcile ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
     await reconcileNetworks(ctx);
+    await restoreHealth(ctx, store.all());
     await startOnBoot(ctx, store.all());
     return new Daemon(ctx, options);
   }
@@ -148,6 +154,24 @@ export class Daemon {
     return { ...inspectView(c), NetworkSettings: await networkSettings(this.#ctx, c) };
   }
 
+  /** `docker container prune`: every stopped container (filters `until`, `label`, `label!`). */
+  pruneContainers(filters: Record<string, string[]>): Promise<ContainerPruneReport> {
+    return pruneContainers(this.#ctx, filters);
+  }
+
+  /** `POST /build/prune`: forgets the build cache (its images stay until an image prune). */
+  async pruneBuildCache(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+    this.#buildCache ??= new BuildCache(this.#ctx.root);
+    const deleted = await this.#buildCache.clear();
+    return { CachesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: 0 };
+  }
+
+  /** `docker build` (the legacy builder): resolves to the new image's ID. */
+  build(images: BuildImages, request: BuildRequest, output: (text: string) => void): Promise<string> {
+    this.#buildCache ??= new BuildCache(this.#ctx.root);
+    return buildImage(this.#ctx, images, this.#buildCache, request, output);
+  }
+
   /** `docker cp`, `diff`, `export`. */
   containerFs(): ContainerFsService {
     return new ContainerFsService(this.#ctx);
@@ -195,6 +219,10 @@ export class Daemon {
 
   async rename(ref: string, name: string): Promise<void> {
     await renameContainer(this.#ctx, this.#get(ref), name);
+  }
+
+  update(ref: string, request: ContainerUpdateRequest): Promise<{ Warnings: string[] }> {
+    return updateContainer(this.#ctx, this.#get(ref), request);
   }
 
   /** Whether any container was created from the image (the image store must not delete it). */

@@ -3,8 +3,7 @@
  * snapshot, runtime leftovers and directory go, and the name is free again.
  */
 
-import { deleteContainer } from '../runtime/index.ts';
-import { unmount } from '../snapshot/index.ts';
+import { deleteContainer, unmountOnHost } from '../runtime/index.ts';
 import { conflict } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
@@ -25,7 +24,7 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
     c.removing = true;
     try {
       // Normally gone with the exit; a crash between mount and exit may have left them.
-      await unmount(rootfsDir(c.dir)).catch(() => {});
+      await unmountOnHost(rootfsDir(c.dir)).catch(() => {});
       await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
       await teardownNetwork(ctx, c);
       await ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {

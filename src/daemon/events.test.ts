@@ -11,7 +11,7 @@ const die: EventMessage = {
   Actor: { ID: 'abcdef0123456789', Attributes: { image: 'busybox', name: 'web', exitCode: '3', tier: 'front' } },
   scope: 'local',
   time: 1,
-  timeNano: 1_000_000_000,
+  timeNano: 1_000_000_000n,
 };
 
 test('event filters as docker applies them: any value of a key, every key', () => {

@@ -18,7 +18,8 @@ export interface EventMessage {
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';
   time: number;
-  timeNano: number;
+  /** int64 nanoseconds: beyond a double's precision, so a bigint (the API writes its digits) */
+  timeNano: bigint;
 }
 
 /** moby keeps the last 256 events for `since`. */
@@ -63,7 +64,7 @@ export function emitContainerEvent(ctx: DaemonContext, c: Container, action: str
     Actor: { ID: c.id, Attributes: attributes },
     scope: 'local',
     time: Number(nano / 1_000_000_000n),
-    timeNano: Number(nano),
+    timeNano: nano,
   };
   const b = bus(ctx);
   b.backlog.push(message);
@@ -107,7 +108,7 @@ export async function* containerEvents(ctx: DaemonContext, request: EventsReques
     queue.push(message);
     wake?.();
   };
-  const inRange = (m: EventMessage): boolean => (request.since === undefined || BigInt(m.timeNano) >= request.since) && (request.until === undefined || BigInt(m.timeNano) <= request.until);
+  const inRange = (m: EventMessage): boolean => (request.since === undefined || m.timeNano >= request.since) && (request.until === undefined || m.timeNano <= request.until);
   // subscribe before reading the backlog: nothing falls between the two
   b.emitter.on('event', onEvent);
   const onAbort = (): void => wake?.();

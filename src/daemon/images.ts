@@ -5,7 +5,7 @@
  */
 
 import type { Writable } from 'node:stream';
-import type { Digest, HistoryEntry, ImageRunConfig as OciRunConfig } from '../oci/image-spec.ts';
+import type { Digest, HealthConfig, HistoryEntry, ImageRunConfig as OciRunConfig } from '../oci/image-spec.ts';
 import type { Mount } from '../snapshot/index.ts';
 
 export interface ImageRunConfig {
@@ -18,6 +18,8 @@ export interface ImageRunConfig {
   StopSignal?: string;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
+  Healthcheck?: HealthConfig;
+  Shell?: string[] | null;
 }
 
 export interface ImageService {
@@ -32,5 +34,5 @@ export interface ImageService {
     diff(key: string, out: Writable): Promise<{ diffId: string }>;
   };
   /** a new image: `parent` plus one gzip layer, with the given run config and history entry */
-  commit(parent: string, layer: AsyncIterable<Uint8Array>, options: { diffId: Digest | Promise<Digest>; runConfig: OciRunConfig; history: HistoryEntry; ref?: string }): Promise<string>;
+  commit(parent: string, layer: AsyncIterable<Uint8Array>, options: { diffId: Digest | Promise<Digest>; runConfig: OciRunConfig; history: HistoryEntry | readonly HistoryEntry[]; author?: string; ref?: string }): Promise<string>;
 }

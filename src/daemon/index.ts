@@ -7,3 +7,4 @@ export { Daemon, DEFAULT_RUNTIME_ROOT, SECCOMP_PROFILE_PATHS, type DaemonOptions
 export type { ImageService, ImageRunConfig } from './images.ts';
 export { buildSpec, baseSpec, effectiveCapabilities, type SpecOpt } from './spec/spec-opts.ts';
 export { ImageApi, RequestCredentials, type DiskUsageSources } from './image-api.ts';
+export type { BuildImages, BuildRequest } from './build.ts';

@@ -5,8 +5,7 @@
  * rootfs unmounted, the record saved, waiters woken, and `--rm` containers removed.
  */
 
-import { containerState, deleteContainer, type create } from '../runtime/index.ts';
-import { unmount } from '../snapshot/index.ts';
+import { containerState, deleteContainer, unmountOnHost, type create } from '../runtime/index.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { awaitExitFile, exitFilePath, readExitFile, type ExitFile } from './exit-file.ts';
@@ -66,7 +65,7 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   if (!c.running) return;
   const oomKilled = await wasOomKilled(ctx, c);
   await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
-  await unmount(rootfsDir(c.dir)).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+  await unmountOnHost(rootfsDir(c.dir)).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
   planRestart(ctx, c, exit);

@@ -81,11 +81,15 @@ export async function planNetworking(
   }
   const networks: Record<string, RequestedEndpoint> = {};
   if (mode.kind === 'network') {
-    const network = await ctx.network.inspect(mode.name).catch((err: unknown) => {
+    let network: { Name: string; Id: string };
+    try {
+      const found = ctx.network.lookup(mode.name);
+      network = { Name: found.name, Id: found.id };
+    } catch (err) {
       // 400, not 404: the docker CLI takes a 404 from create for a missing image and pulls.
       if (err instanceof EngineError && err.kind === 'not-found') throw invalidArgument(`network ${mode.name} not found`, err);
       throw err;
-    });
+    }
     const config = endpoints?.[mode.name] ?? endpoints?.[network.Id] ?? Object.values(endpoints ?? {})[0];
     const requested = requestedEndpoint(config);
     // Docker's rule: addresses and aliases are chosen on user-defined networks only.
@@ -157,6 +161,8 @@ export async function prepareNetwork(ctx: DaemonContext, c: Container, hostname:
   const ports = mappingsFromDocker(record.HostConfig.PortBindings as never, record.Config.ExposedPorts ?? undefined, record.HostConfig.PublishAllPorts === true);
   // a host port, an address or a name on a user network may still be held by an exited container
   const fast = names.length === 1 && names[0] === DEFAULT_NETWORK && ports.length === 0;
+  // Read while the namespace is prepared: a start from the warm pool is a handful of file operations.
+  const hostResolv = readFile('/etc/resolv.conf', 'utf8').catch(() => '');
   await settleNetworks(ctx, fast ? c.id : undefined);
   const name = record.Name.slice(1);
   let path: string;
@@ -182,24 +188,77 @@ export async function prepareNetwork(ctx: DaemonContext, c: Container, hostname:
     throw dockerPortError(err, c);
   }
   const hosts = hostsWith(hostname, endpoints.map((e) => ({ ip: e.ipAddress, names: [hostname] })).slice(0, 1));
-  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const user = endpoints.find((e) => e.network !== DEFAULT_NETWORK && e.gateway !== '');
+  const host = await hostResolv;
   for (const e of endpoints) if (e.network !== DEFAULT_NETWORK) await ctx.dns?.ensure(e.network).catch((err: unknown) => ctx.warn(`dns for network ${e.network}: ${err instanceof Error ? err.message : String(err)}`));
-  const resolvConf = user !== undefined && ctx.dns !== undefined ? userResolvConf(host, user.gateway) : containerResolvConf(host);
+  const resolvConf = resolvConfFor(ctx, host, endpoints);
   return { specOpt: withNetnsPath(path!), hosts, resolvConf };
+}
+
+/** The nameserver a container on these networks asks: the embedded server of its first user network with a gateway. */
+function resolvConfFor(ctx: DaemonContext, host: string, endpoints: readonly Endpoint[]): string {
+  const user = endpoints.find((e) => e.network !== DEFAULT_NETWORK && e.gateway !== '');
+  return user !== undefined && ctx.dns !== undefined ? userResolvConf(host, user.gateway) : containerResolvConf(host);
+}
+
+function ifIndex(e: Endpoint): number {
+  return Number(/\d+$/.exec(e.ifName)?.[0] ?? 0);
+}
+
+/**
+ * After `network connect` or `disconnect` of a running container, as Docker rewrites them: its
+ * resolv.conf names the embedded DNS server once it is on a user network (and the host's
+ * resolvers again when it left the last one), and its /etc/hosts gains or loses a line with the
+ * hostname for the address on that network. Written in place: the files are bind-mounted.
+ */
+async function refreshEtcFiles(ctx: DaemonContext, c: Container, manager: NetworkManager): Promise<void> {
+  const paths = etcFilePaths(c.dir);
+  const endpoints = (await manager.endpoints(c.id)).sort((a, b) => ifIndex(a) - ifIndex(b));
+  const hostname = c.record.Config.Hostname || c.id.slice(0, 12);
+  const host = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  const hosts = await readFile(paths.hosts, 'utf8').catch(() => hostsFile(hostname));
+  const addresses = new Set(endpoints.map((e) => e.ipAddress));
+  const ours = (line: string): string | undefined => {
+    const [ip, ...names] = line.split(/\s+/);
+    return ip !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(ip) && !ip.startsWith('127.') && names.includes(hostname) ? ip : undefined;
+  };
+  const lines = hosts.split('\n').filter((l) => l !== '');
+  const kept = lines.filter((l) => {
+    const ip = ours(l);
+    return ip === undefined || addresses.has(ip);
+  });
+  const present = new Set(kept.flatMap((l) => ours(l) ?? []));
+  for (const e of endpoints) if (!present.has(e.ipAddress)) kept.push(`${e.ipAddress}\t${hostname}`);
+  await writeFile(paths.hosts, `${kept.join('\n')}\n`, { mode: 0o644 });
+  await writeFile(paths.resolvConf, resolvConfFor(ctx, host, endpoints), { mode: 0o644 });
 }
 
 /** Overwrites the /etc files writeEtcFiles made with what the network knows. */
 export async function writeNetworkEtcFiles(dir: string, prepared: PreparedNetwork): Promise<void> {
   const paths = etcFilePaths(dir);
-  if (prepared.hosts !== undefined) await writeFile(paths.hosts, prepared.hosts, { mode: 0o644 });
-  if (prepared.resolvConf !== undefined) await writeFile(paths.resolvConf, prepared.resolvConf, { mode: 0o644 });
+  await Promise.all([
+    prepared.hosts === undefined ? undefined : writeFile(paths.hosts, prepared.hosts, { mode: 0o644 }),
+    prepared.resolvConf === undefined ? undefined : writeFile(paths.resolvConf, prepared.resolvConf, { mode: 0o644 }),
+  ]);
 }
 
-/** Teardowns still running, per daemon: container ID → its teardown. */
-const pendingTeardowns = new WeakMap<DaemonContext, Map<string, Promise<void>>>();
+/**
+ * A teardown waits this long before its CNI DELs start: they spawn plugins that fork iptables,
+ * and started at a container's exit they compete for the CPU (and the daemon's event loop, which
+ * forks them) with the rest of `run --rm`: the exit report and the removal. Anything that could
+ * see the difference does not wait for the timer (settleNetworks starts it at once).
+ */
+const TEARDOWN_DELAY_MS = 250;
 
-function pendingOf(ctx: DaemonContext): Map<string, Promise<void>> {
+interface PendingTeardown {
+  readonly done: Promise<void>;
+  /** Starts the teardown now if it is still waiting for its timer. */
+  readonly expedite: () => void;
+}
+
+/** Teardowns still running or waiting, per daemon: container ID → its teardown. */
+const pendingTeardowns = new WeakMap<DaemonContext, Map<string, PendingTeardown>>();
+
+function pendingOf(ctx: DaemonContext): Map<string, PendingTeardown> {
   let pending = pendingTeardowns.get(ctx);
   if (pending === undefined) pendingTeardowns.set(ctx, (pending = new Map()));
   return pending;
@@ -207,32 +266,56 @@ function pendingOf(ctx: DaemonContext): Map<string, Promise<void>> {
 
 /**
  * Releases a shareable /dev/shm now, and detaches every network and removes the namespace in the
- * background: the CNI DELs take ~150 ms here, and `run --rm` would wait for them at its exit and
- * again at its removal. What could see the difference waits for it instead (settleNetworks): a
- * start of the same container, a start that publishes ports, asks for an address or joins a user
- * network, and the network verbs. A DEL that fails keeps its cache entry; reconcile retries it.
- * Idempotent, called at every exit and removal.
+ * background, shortly after: the CNI DELs take ~150 ms here, and `run --rm` would wait for them at
+ * its exit and again at its removal. What could see the difference waits for it instead
+ * (settleNetworks): a start of the same container, a start that publishes ports, asks for an
+ * address or joins a user network, and the network verbs. A DEL that fails keeps its cache entry;
+ * reconcile retries it. Idempotent, called at every exit and removal.
  */
 export async function teardownNetwork(ctx: DaemonContext, c: Container): Promise<void> {
   await releaseNamespaces(c);
   const manager = ctx.network;
   if (manager === undefined) return;
   const pending = pendingOf(ctx);
-  const previous = pending.get(c.id) ?? Promise.resolve();
-  const next = previous
+  const previous = pending.get(c.id);
+  let release: () => void = () => {};
+  const timer = new Promise<void>((resolve) => {
+    const handle = setTimeout(resolve, TEARDOWN_DELAY_MS);
+    release = () => {
+      clearTimeout(handle);
+      resolve();
+    };
+  });
+  const done: Promise<void> = (previous?.done ?? Promise.resolve())
+    .then(() => timer)
     .then(() => manager.teardown(c.id))
     .catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`))
     .finally(() => {
-      if (pending.get(c.id) === next) pending.delete(c.id);
+      if (pending.get(c.id)?.done === done) pending.delete(c.id);
     });
-  pending.set(c.id, next);
+  // A second call (exit, then removal) never waits longer than the first.
+  if (previous !== undefined) release();
+  pending.set(c.id, {
+    done,
+    expedite: () => {
+      previous?.expedite();
+      release();
+    },
+  });
 }
 
-/** Waits for the background teardowns of one container, or of all. */
+/** Waits for the background teardowns of one container, or of all, starting those still waiting. */
 export async function settleNetworks(ctx: DaemonContext, containerId?: string): Promise<void> {
   const pending = pendingOf(ctx);
-  if (containerId !== undefined) await pending.get(containerId);
-  else await Promise.all(pending.values());
+  if (containerId !== undefined) {
+    const one = pending.get(containerId);
+    one?.expedite();
+    await one?.done;
+    return;
+  }
+  const all = [...pending.values()];
+  for (const p of all) p.expedite();
+  await Promise.all(all.map((p) => p.done));
 }
 
 // ---- views ----------------------------------------------------------------------------------
@@ -436,6 +519,7 @@ export class NetworkService {
           throw err;
         });
         if (network.Name !== DEFAULT_NETWORK) await this.#ctx.dns?.ensure(network.Name);
+        await refreshEtcFiles(this.#ctx, c, this.#manager);
       }
       networks[network.Name] = requested;
       c.record.Networks = networks;
@@ -451,7 +535,10 @@ export class NetworkService {
       const networks = { ...(c.record.Networks ?? {}) };
       const attached = c.running && (await this.#manager.endpoints(c.id)).some((e) => e.network === network.Name);
       if (!(network.Name in networks) && !attached) throw new EngineError('forbidden', `container ${c.id} is not connected to network ${network.Name}`);
-      if (attached) await this.#manager.disconnect(c.id, network.Name);
+      if (attached) {
+        await this.#manager.disconnect(c.id, network.Name);
+        await refreshEtcFiles(this.#ctx, c, this.#manager);
+      }
       delete networks[network.Name];
       c.record.Networks = networks;
       await this.#ctx.store.save(c);

@@ -82,13 +82,17 @@ export function summaryView(c: Container, now = Date.now()): ContainerSummary {
   };
 }
 
-const FILTERS = new Set(['id', 'name', 'status', 'label']);
+const FILTERS = new Set(['id', 'name', 'status', 'label', 'health']);
+const HEALTH_STATES = new Set(['starting', 'healthy', 'unhealthy', 'none']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
 
 export function checkFilters(filters: Record<string, string[]>): void {
   for (const key of Object.keys(filters)) if (!FILTERS.has(key)) throw invalidArgument(`invalid filter '${key}'`);
   for (const status of filters['status'] ?? []) {
     if (!STATUSES.has(status)) throw invalidArgument(`invalid filter 'status=${status}'`);
+  }
+  for (const health of filters['health'] ?? []) {
+    if (!HEALTH_STATES.has(health)) throw invalidArgument(`Unrecognised filter value for health: ${health}`);
   }
 }
 
@@ -109,6 +113,7 @@ export function listView(containers: Container[], options: { all: boolean; limit
     .filter((c) => !f['name']?.length || f['name'].some((n) => safeRegExp(n).test(c.record.Name.slice(1)) || safeRegExp(n).test(c.record.Name)))
     .filter((c) => !f['status']?.length || f['status'].includes(c.record.State.Status))
     .filter((c) => !f['label']?.length || f['label'].every((l) => matchesLabel(c.record.Config.Labels ?? {}, l)))
+    .filter((c) => !f['health']?.length || f['health'].includes(healthOf(c)?.Status ?? 'none'))
     .sort((a, b) => Date.parse(b.record.Created) - Date.parse(a.record.Created));
   if (options.limit !== undefined) selected = selected.slice(0, options.limit);
   const now = Date.now();

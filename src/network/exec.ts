@@ -5,6 +5,7 @@
  */
 
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { EngineError } from '../util/errors.ts';
 
 export interface RunResult {
@@ -16,12 +17,25 @@ export interface RunResult {
 export interface RunOptions {
   readonly input?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Nice value for background work (pool refills, teardowns): on a busy host it yields the CPU to
+   * the container start it would otherwise slow down. Set right after the spawn, before the
+   * program forks its own helpers (iptables), which inherit it.
+   */
+  readonly niceness?: number;
 }
 
 /** Runs a program to completion; never throws for a non-zero exit (callers judge the result). */
 export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    if (options.niceness !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, options.niceness);
+      } catch {
+        // Exited already: nothing left to deprioritise.
+      }
+    }
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

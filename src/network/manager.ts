@@ -13,12 +13,14 @@ import { conflict, EngineError, errorCode, invalidArgument, notFound } from '../
 import { AttachmentCache } from './cni/cache.ts';
 import type { CacheEntry } from './cni/cache.ts';
 import { bridgeConflist } from './cni/conflist.ts';
-import { CniRunner, DEFAULT_PLUGIN_DIRS } from './cni/runner.ts';
-import type { Attachment, CniPortMapping, NetConfList } from './cni/types.ts';
+import { BACKGROUND_NICENESS, CniRunner, DEFAULT_PLUGIN_DIRS } from './cni/runner.ts';
+import type { RunMode } from './cni/runner.ts';
+import { waitForHelpers } from './cni/inflight.ts';
+import type { Attachment, CniPortMapping, CniResult, NetConfList } from './cni/types.ts';
 import { run } from './exec.ts';
 import { contains, firstHost, formatCidr, formatIPv4, hostPrefixes, overlaps, parseCidr, parseIPv4, pickSubnet, resolverPrefixes, DEFAULT_CANDIDATES } from './ipam/cidr.ts';
 import type { Prefix } from './ipam/cidr.ts';
-import { aliasNetns, createNetns, deleteNetns, listNetns, netnsPath, pruneIprouteLinks } from './netns/netns.ts';
+import { aliasNetns, createNetns, deleteNetns, listNetns, NETNS_DIR, netnsPath, pruneIprouteLinks } from './netns/netns.ts';
 import type { NetnsOptions } from './netns/netns.ts';
 import { WarmPool } from './pool/pool.ts';
 import { PortRegistry, probeHostPort, sameHostPort } from './ports/ports.ts';
@@ -29,6 +31,13 @@ import type { NetworkRecord } from './store.ts';
 export const DEFAULT_NETWORK = 'bridge';
 /** host-local's default lease directory: one sub-directory per CNI network name. */
 const HOST_LOCAL_DIR = '/var/lib/cni/networks';
+/** Draws of a free host port for `-p 80` before giving up (the kernel's pick may be one we publish). */
+const HOST_PORT_DRAWS = 32;
+/**
+ * A refill spawns `unshare` and three plugins that run iptables: begun at once, it competes for
+ * the CPU with the rest of the start that took the entry (runtime create and start, tens of ms).
+ */
+const POOL_REFILL_DELAY_MS = 250;
 
 export interface NetworkManagerOptions {
   /** Berth's state root (default /var/lib/berth): networks/ and cni/results/ live under it. */
@@ -39,6 +48,8 @@ export interface NetworkManagerOptions {
   readonly pluginDirs?: readonly string[];
   /** Warm pool size; 0 disables the pool. Default 2. */
   readonly poolSize?: number;
+  /** Quiet time after a start on the default network before the pool refills (ms). Default 250. */
+  readonly poolRefillDelayMs?: number;
   readonly defaultBridge?: string;
   readonly defaultSubnet?: string;
   /** Prefix of CNI network names (lease directories, iptables comments). Default `berth-`. */
@@ -148,6 +159,26 @@ function endpointOf(entry: CacheEntry, record: NetworkRecord | undefined): Endpo
   };
 }
 
+/**
+ * The result an ADD that never recorded one would have had, as far as DEL needs it: the address
+ * host-local leased to the attachment (lease files are named by address and hold the CNI
+ * container id and interface). Without it the firewall plugin's DEL removes nothing.
+ */
+async function leasedResult(entry: CacheEntry): Promise<CniResult | undefined> {
+  const dir = join(HOST_LOCAL_DIR, entry.config.name);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const range = (entry.config.plugins[0]?.['ipam'] as { ranges?: { subnet?: string; gateway?: string }[][] } | undefined)?.ranges?.[0]?.[0];
+  const bits = range?.subnet?.split('/')[1] ?? '32';
+  for (const name of names) {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue;
+    const [owner = '', ifName = ''] = (await readFile(join(dir, name), 'utf8').catch(() => '')).split(/\r?\n/).map((l) => l.trim());
+    if (owner !== entry.cniContainerId || (ifName !== '' && ifName !== entry.ifName)) continue;
+    const ip = { address: `${name}/${bits}`, ...(range?.gateway === undefined ? {} : { gateway: range.gateway }) };
+    return { cniVersion: entry.config.cniVersion, interfaces: [], ips: [ip] };
+  }
+  return undefined;
+}
+
 async function readHostPrefixes(): Promise<Prefix[]> {
   const routes = await run('ip', ['-j', '-4', 'route', 'show', 'table', 'all']);
   const addrs = await run('ip', ['-j', '-4', 'addr', 'show']);
@@ -186,6 +217,13 @@ export class NetworkManager {
   readonly #netns: NetnsOptions;
   readonly #networks = new Map<string, { record: NetworkRecord; conflist: NetConfList }>();
   #lock: Promise<unknown> = Promise.resolve();
+  /**
+   * The last operation queued per container (or pool) id. Everything that changes one id's
+   * attachments runs behind it, so a teardown waits for an ADD still in flight instead of
+   * running DEL without the result (the firewall plugin then cannot find its rules), and
+   * reconcile leaves alone what this process is working on.
+   */
+  readonly #busy = new Map<string, Promise<unknown>>();
 
   constructor(options: NetworkManagerOptions = {}) {
     this.#options = options;
@@ -201,6 +239,29 @@ export class NetworkManager {
       create: (id) => this.#createPooled(id),
       destroy: (id) => this.teardown(id),
     });
+  }
+
+  /**
+   * Runs `fn` once every operation queued before on any of `ids` settled. The ids are marked busy
+   * synchronously, in the caller's tick: a check-then-claim needs no await between the two.
+   */
+  #exclusive<T>(ids: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const before = ids.flatMap((id) => {
+      const queued = this.#busy.get(id);
+      return queued === undefined ? [] : [queued];
+    });
+    const result = Promise.all(before).then(fn);
+    const settled = result.then(() => {}, () => {});
+    for (const id of ids) this.#busy.set(id, settled);
+    void settled.then(() => {
+      for (const id of ids) if (this.#busy.get(id) === settled) this.#busy.delete(id);
+    });
+    return result;
+  }
+
+  /** Whether this process is working on the id (an operation queued or running, or a pool entry). */
+  #claimed(id: string): boolean {
+    return this.#busy.has(id) || this.pool.owned().has(id);
   }
 
   /** Network create/remove one at a time: subnet choice must see every network made before. */
@@ -222,6 +283,9 @@ export class NetworkManager {
         ...(this.#options.defaultSubnet === undefined ? {} : { subnet: this.#options.defaultSubnet }),
       }, this.#options.defaultBridge ?? 'berth0');
     }
+    // A previous daemon killed mid-ADD or mid-DEL may have left plugins running on our namespaces
+    // (each of them had its namespace file or cache entry written first: none, nothing to wait for).
+    if ((await this.cache.containers()).length > 0 || (await listNetns(this.#netns)).length > 0) await waitForHelpers(this.#netns.dir ?? NETNS_DIR);
     await this.#dropStalePool();
     for (const entry of await this.cache.all()) {
       const ports = entryPorts(entry);
@@ -237,8 +301,11 @@ export class NetworkManager {
   async #dropStalePool(): Promise<void> {
     const netns = await listNetns(this.#netns);
     const taken = new Set(netns.flatMap((n) => (n.aliasOf === undefined ? [] : [n.aliasOf])));
-    for (const id of await this.cache.containers()) if (WarmPool.isPoolId(id)) await this.teardown(id);
-    for (const ns of netns) if (WarmPool.isPoolId(ns.id) && ns.aliasOf === undefined && !taken.has(ns.id)) await deleteNetns(ns.id, this.#netns);
+    for (const id of await this.cache.containers()) if (WarmPool.isPoolId(id) && !this.#claimed(id)) await this.teardown(id);
+    for (const ns of netns) {
+      if (!WarmPool.isPoolId(ns.id) || ns.aliasOf !== undefined || taken.has(ns.id) || this.#claimed(ns.id)) continue;
+      await this.#exclusive([ns.id], () => deleteNetns(ns.id, this.#netns));
+    }
   }
 
   /** Stops the pool and gives its namespaces back. Attached containers are left as they are. */
@@ -297,7 +364,8 @@ export class NetworkManager {
       internal: options.internal === true,
       ...(mtu === undefined ? {} : { mtu }),
       labels: { ...options.labels },
-      options: { ...options.options, 'com.docker.network.bridge.name': bridge },
+      // docker reports the bridge name as an option of the default network only (compose compares options)
+      options: bridgeName !== undefined ? { ...options.options, 'com.docker.network.bridge.name': bridge } : { ...options.options },
     };
     const conflist = bridgeConflist({ ...record, ...(mtu === undefined ? {} : { mtu }) });
     await this.store.save(record, conflist);
@@ -353,6 +421,12 @@ export class NetworkManager {
     return [...this.#networks.values()].map((n) => this.#inspect(n.record, entries));
   }
 
+  /** A network's name and id, without the attachment listing inspect reads (container create asks this). */
+  lookup(nameOrId: string): { name: string; id: string } {
+    const { record } = this.#find(nameOrId);
+    return { name: record.name, id: record.id };
+  }
+
   async inspect(nameOrId: string): Promise<NetworkInspect> {
     return this.#inspect(this.#find(nameOrId).record, await this.cache.all());
   }
@@ -405,8 +479,19 @@ export class NetworkManager {
     if (record.internal) throw invalidArgument(`publish ports on network ${record.name}: an internal network cannot publish ports`);
     const resolved: PortMapping[] = [];
     for (const { hostPortEnd, ...mapping } of ports) {
-      if (hostPortEnd === undefined) {
+      if (hostPortEnd === undefined && mapping.hostPort !== 0) {
         resolved.push({ ...mapping, hostPort: await probeHostPort(mapping) });
+        continue;
+      }
+      if (hostPortEnd === undefined) {
+        // The kernel's free port knows nothing of ports published by DNAT (no socket holds them).
+        let chosen: PortMapping | undefined;
+        for (let draw = 0; draw < HOST_PORT_DRAWS && chosen === undefined; draw++) {
+          const candidate = { ...mapping, hostPort: await probeHostPort(mapping) };
+          if (!this.ports.isHeld(candidate) && !resolved.some((r) => sameHostPort(r, candidate))) chosen = candidate;
+        }
+        if (chosen === undefined) throw conflict(`publish port ${mapping.protocol}: no free host port after ${HOST_PORT_DRAWS} draws`);
+        resolved.push(chosen);
         continue;
       }
       // A range: the first port neither the engine nor a host process holds.
@@ -428,7 +513,11 @@ export class NetworkManager {
    * network without a static IP this takes a namespace from the warm pool when one is ready.
    * Never leaves anything behind on failure.
    */
-  async prepare(containerId: string, options: AttachOptions = {}): Promise<Sandbox> {
+  prepare(containerId: string, options: AttachOptions = {}): Promise<Sandbox> {
+    return this.#exclusive([containerId], () => this.#prepare(containerId, options));
+  }
+
+  async #prepare(containerId: string, options: AttachOptions): Promise<Sandbox> {
     const { record, conflist } = this.#find(options.network ?? DEFAULT_NETWORK);
     if ((await this.cache.forContainer(containerId)).length > 0 || (await exists(netnsPath(containerId, this.#netns)))) {
       throw conflict(`prepare network of container ${containerId.slice(0, 12)}: it already has a network namespace`);
@@ -436,32 +525,32 @@ export class NetworkManager {
     const ports = await this.#reservePorts(containerId, record, options.ports ?? []);
     try {
       const pooled = record.name === DEFAULT_NETWORK && options.ip === undefined ? this.pool.take() : undefined;
+      if (record.name === DEFAULT_NETWORK && this.pool.size > 0) this.pool.replenish(this.#options.poolRefillDelayMs ?? POOL_REFILL_DELAY_MS);
       if (pooled !== undefined) {
-        try {
-          return await this.#adoptPooled(pooled, containerId, ports, options);
-        } finally {
-          this.pool.replenish();
-        }
+        // Claimed in the tick of the take: reconcile never sees it unowned.
+        return await this.#exclusive([pooled], () => this.#adoptPooled(pooled, containerId, ports, options));
       }
       const path = await createNetns(containerId, this.#netns);
       const endpoint = await this.#attach(containerId, record, conflist, path, 'eth0', ports, options);
       return { netnsPath: path, endpoints: [endpoint], pooled: false };
     } catch (err) {
       this.ports.release(containerId);
-      await this.teardown(containerId).catch(() => {});
+      await this.#teardown(containerId).catch(() => {});
       throw err;
     }
   }
 
-  async #createPooled(poolId: string): Promise<void> {
-    const { record, conflist } = this.#find(DEFAULT_NETWORK);
-    const path = await createNetns(poolId, this.#netns);
-    try {
-      await this.#attach(poolId, record, conflist, path, 'eth0', [], {});
-    } catch (err) {
-      await deleteNetns(poolId, this.#netns).catch(() => {});
-      throw err;
-    }
+  #createPooled(poolId: string): Promise<void> {
+    return this.#exclusive([poolId], async () => {
+      const { record, conflist } = this.#find(DEFAULT_NETWORK);
+      const path = await createNetns(poolId, this.#netns, { niceness: BACKGROUND_NICENESS });
+      try {
+        await this.#attach(poolId, record, conflist, path, 'eth0', [], {}, { background: true });
+      } catch (err) {
+        await deleteNetns(poolId, this.#netns).catch(() => {});
+        throw err;
+      }
+    });
   }
 
   /** Pooled namespace → container: a directory rename, a symlink, and portmap only if ports are published. */
@@ -469,10 +558,10 @@ export class NetworkManager {
     let moved: CacheEntry | undefined;
     let path: string;
     try {
-      [moved] = await this.cache.rekey(poolId, containerId);
+      [moved] = await this.cache.rekey(poolId, containerId, DEFAULT_NETWORK);
     } catch (err) {
       // Still under the pool's name: nobody else will ever give it back.
-      await this.teardown(poolId).catch(() => {});
+      await this.#teardown(poolId).catch(() => {});
       throw err;
     }
     try {
@@ -480,7 +569,7 @@ export class NetworkManager {
     } catch (err) {
       // The container's teardown finds the mount only through the alias that was not made:
       // DEL while the namespace still exists, then unmount it under its pool name.
-      await this.teardown(containerId).catch(() => {});
+      await this.#teardown(containerId).catch(() => {});
       await deleteNetns(poolId, this.#netns).catch(() => {});
       throw err;
     }
@@ -514,7 +603,7 @@ export class NetworkManager {
     };
   }
 
-  async #attach(containerId: string, record: NetworkRecord, conflist: NetConfList, path: string, ifName: string, ports: readonly PortMapping[], options: AttachOptions): Promise<Endpoint> {
+  async #attach(containerId: string, record: NetworkRecord, conflist: NetConfList, path: string, ifName: string, ports: readonly PortMapping[], options: AttachOptions, mode: RunMode = {}): Promise<Endpoint> {
     if (options.ip !== undefined) {
       const address = parseIPv4(options.ip);
       if (!contains(parseCidr(record.subnet), address) || options.ip === record.gateway) {
@@ -540,13 +629,13 @@ export class NetworkManager {
     await this.cache.put(pending);
     const att = this.#attachmentOf(pending);
     try {
-      const result = await this.runner.add(conflist, att);
+      const result = await this.runner.add(conflist, att, mode);
       const entry: CacheEntry = { ...pending, result };
       await this.cache.put(entry);
       return endpointOf(entry, record);
     } catch (err) {
       // runner.add has already run DEL for the chain; a failed cache write needs it here.
-      if (!(err instanceof EngineError)) await this.runner.del(conflist, att).catch(() => {});
+      if (!(err instanceof EngineError)) await this.runner.del(conflist, att, undefined, mode).catch(() => {});
       await this.cache.remove(containerId, record.name);
       throw err;
     }
@@ -561,7 +650,11 @@ export class NetworkManager {
   }
 
   /** docker network connect: another interface (eth1, eth2, …) in the container's namespace. */
-  async connect(containerId: string, network: string, options: Omit<AttachOptions, 'network'> = {}): Promise<Endpoint> {
+  connect(containerId: string, network: string, options: Omit<AttachOptions, 'network'> = {}): Promise<Endpoint> {
+    return this.#exclusive([containerId], () => this.#connect(containerId, network, options));
+  }
+
+  async #connect(containerId: string, network: string, options: Omit<AttachOptions, 'network'>): Promise<Endpoint> {
     const { record, conflist } = this.#find(network);
     const entries = await this.cache.forContainer(containerId);
     if (entries.some((e) => e.network === record.name)) throw conflict(`connect container ${containerId.slice(0, 12)} to network ${record.name}: already connected`);
@@ -578,16 +671,22 @@ export class NetworkManager {
     }
   }
 
-  async disconnect(containerId: string, network: string): Promise<void> {
+  disconnect(containerId: string, network: string): Promise<void> {
     const name = this.#networks.get(network)?.record.name ?? this.#find(network).record.name;
-    const entry = await this.cache.get(containerId, name);
-    if (entry === undefined) throw notFound(`disconnect container ${containerId.slice(0, 12)} from network ${name}: not connected`);
-    await this.#detach({ ...entry, containerId });
+    return this.#exclusive([containerId], async () => {
+      const entry = await this.cache.get(containerId, name);
+      if (entry === undefined) throw notFound(`disconnect container ${containerId.slice(0, 12)} from network ${name}: not connected`);
+      await this.#detach({ ...entry, containerId }, {});
+    });
   }
 
-  /** DEL with exactly what ADD saw (cached config, CNI container id, runtime config, result). */
-  async #detach(entry: CacheEntry): Promise<void> {
-    await this.runner.del(entry.config, this.#attachmentOf(entry), entry.result);
+  /**
+   * DEL with exactly what ADD saw (cached config, CNI container id, runtime config, result). An
+   * entry without a result is what a crash mid-ADD leaves: its address comes from the lease.
+   */
+  async #detach(entry: CacheEntry, mode: RunMode): Promise<void> {
+    const result = entry.result ?? (await leasedResult(entry));
+    await this.runner.del(entry.config, this.#attachmentOf(entry), result, mode);
     await this.cache.remove(entry.containerId, entry.network);
     this.ports.release(entry.containerId, entryPorts(entry));
   }
@@ -596,11 +695,16 @@ export class NetworkManager {
    * Detaches every network and removes the namespace. Idempotent; on a DEL failure the namespace
    * is still removed, the cache entry is kept (reconcile retries it) and the error is thrown.
    */
-  async teardown(containerId: string): Promise<void> {
+  teardown(containerId: string): Promise<void> {
+    return this.#exclusive([containerId], () => this.#teardown(containerId));
+  }
+
+  async #teardown(containerId: string): Promise<void> {
     let first: unknown;
     for (const entry of await this.cache.forContainer(containerId)) {
       try {
-        await this.#detach(entry);
+        // Off every start's path (the daemon tears down in the background): yields the CPU.
+        await this.#detach(entry, { background: true });
       } catch (err) {
         first ??= err;
       }
@@ -620,14 +724,17 @@ export class NetworkManager {
    */
   async reconcile(knownContainerIds: Iterable<string>): Promise<string[]> {
     const keep = new Set(knownContainerIds);
-    for (const id of this.pool.owned()) keep.add(id);
     const cleaned = new Set<string>();
     let first: unknown;
     const netns = await listNetns(this.#netns);
     // A pool mount taken by a live container is referenced only through its alias.
     for (const ns of netns) if (ns.aliasOf !== undefined && keep.has(ns.id)) keep.add(ns.aliasOf);
+    // Judged id by id at the moment of the claim: the pool goes on filling meanwhile, and what this
+    // process works on (a refill, an adoption, a start) is not left over from a crash. Containers
+    // started after `knownContainerIds` was taken are not protected: call this before serving.
+    const stale = (id: string): boolean => !keep.has(id) && !this.#claimed(id);
     for (const id of await this.cache.containers()) {
-      if (keep.has(id)) continue;
+      if (!stale(id)) continue;
       try {
         await this.teardown(id);
       } catch (err) {
@@ -636,8 +743,8 @@ export class NetworkManager {
       cleaned.add(id);
     }
     for (const ns of await listNetns(this.#netns)) {
-      if (keep.has(ns.id)) continue;
-      await deleteNetns(ns.id, this.#netns).catch((err: unknown) => {
+      if (!stale(ns.id)) continue;
+      await this.#exclusive([ns.id], () => deleteNetns(ns.id, this.#netns)).catch((err: unknown) => {
         first ??= err;
       });
       cleaned.add(ns.id);
@@ -667,7 +774,7 @@ export class NetworkManager {
       for (const name of names) {
         if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue;
         const owner = (await readFile(join(dir, name), 'utf8').catch(() => '')).split(/\r?\n/)[0]?.trim() ?? '';
-        if (owner !== '' && !live.has(owner)) await rm(join(dir, name), { force: true });
+        if (owner !== '' && !live.has(owner) && !this.#claimed(owner)) await rm(join(dir, name), { force: true });
       }
     }
   }

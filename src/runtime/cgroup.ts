@@ -5,7 +5,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spec } from '../oci/runtime-spec.ts';
-import { detectLayout, openCgroupManager, loadCgroupManager, type CgroupManager, type CgroupPaths, type CgroupMode } from '../cgroups/index.ts';
+import { detectLayout, openCgroupManager, loadCgroupManager, warmCgroupMigration, type CgroupManager, type CgroupPaths, type CgroupMode } from '../cgroups/index.ts';
 import type { CgroupMountSource } from './rootfs/mount-plan.ts';
 
 export interface ContainerCgroup extends CgroupManager {
@@ -42,6 +42,14 @@ export async function openCgroup(spec: Spec, id: string, options: { create: bool
   const manager = openCgroupManager(layout, spec.linux?.cgroupsPath, id);
   if (options.create) await manager.create();
   return extend(manager);
+}
+
+/**
+ * Starts warming the kernel's cgroup migration lock (cgroups/warm.ts) so that the shim's move of
+ * a container's init into its cgroup, a few ms from now, does not wait for an RCU grace period.
+ */
+export function warmCgroupMigrationSoon(): void {
+  hostLayout().then(warmCgroupMigration, () => {});
 }
 
 export function loadCgroup(record: { cgroupPaths: CgroupPaths }): ContainerCgroup {

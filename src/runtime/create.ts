@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Spec } from '../oci/runtime-spec.ts';
+import { cgroupPlacement } from '../cgroups/index.ts';
 import { EngineError, invalidArgument, errorCode } from '../util/errors.ts';
 import { atomicWriteSync } from '../util/atomic-write.ts';
 import { loadSpec, rootfsPath } from './spec/load-spec.ts';
@@ -15,7 +16,7 @@ import { compileInitPlan, type MonitorStdio } from './plan/compile.ts';
 import { ShimConnection, shimError, type ShimStartOptions } from './shim/shim-client.ts';
 import { checkId, readProcStat, toState, type ContainerRecord } from './state/state-store.ts';
 import { runHooks } from './hooks.ts';
-import { openCgroup, type ContainerCgroup } from './cgroup.ts';
+import { openCgroup, warmCgroupMigrationSoon, type ContainerCgroup } from './cgroup.ts';
 import { compileSeccompFor, hostFacts, checkRlimits } from './security.ts';
 import { containerResources } from './rootfs/device-rules.ts';
 import { deviceFilterSteps } from './device-filter.ts';
@@ -35,6 +36,8 @@ export interface CreateOptions {
   stdio?: ShimStartOptions['stdio'];
   /** The monitor owns the container's stdio: pipes, json-file log, attach socket (mode `wait`). */
   monitorStdio?: MonitorStdio;
+  /** Keep a spare shim spawned for the next create (long-lived callers: the daemon). */
+  keepSpareShim?: boolean;
 }
 
 export interface Created {
@@ -61,6 +64,9 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
     cgroup = await openCgroup(spec, id, { create: true });
     const resources = containerResources(spec);
     await cgroup.apply(resources);
+    const placement = cgroupPlacementFor(spec, cgroup);
+    // after the cgroup set-up: the warming write holds cgroup_mutex, which mkdir needs too
+    if (placement.cgroupProcs.length > 0) warmCgroupMigrationSoon();
     const record: ContainerRecord = {
       id,
       bundle,
@@ -87,7 +93,7 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       exitFile: options.exitFile,
       consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
       relayConsole: options.relayConsole ?? false,
-      cgroupProcs: cgroup.procsFiles(),
+      ...placement,
       cgroupMounts: cgroup.mountSources(),
       preserveFds: options.preserveFds ?? 0,
       seccomp,
@@ -97,7 +103,7 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       ...(options.monitorStdio ? { stdio: options.monitorStdio } : {}),
     });
 
-    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0) });
+    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0), keepSpare: options.keepSpareShim ?? false });
     for (;;) {
       const message = await shim.next();
       if (message === undefined) throw new EngineError('internal', 'container init exited before it was ready');
@@ -128,6 +134,18 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
     await rt.store.remove(id);
     throw err;
   }
+}
+
+/**
+ * The init goes into a cgroup v2 directory at clone time (CLONE_INTO_CGROUP), the v1 hierarchies by
+ * cgroup.procs writes. Not after joining a user namespace: its credentials would be checked
+ * against the host's cgroupfs.
+ */
+function cgroupPlacementFor(spec: Spec, cgroup: ContainerCgroup): { cgroupProcs: string[]; cloneIntoCgroup?: string } {
+  const joinsUserNamespace = (spec.linux?.namespaces ?? []).some((n) => n.type === 'user' && n.path);
+  if (joinsUserNamespace) return { cgroupProcs: cgroup.procsFiles() };
+  const placement = cgroupPlacement(cgroup.paths(), cgroup.procsFiles());
+  return { cgroupProcs: placement.procsFiles, ...(placement.cloneInto !== undefined ? { cloneIntoCgroup: placement.cloneInto } : {}) };
 }
 
 async function runCreateHooks(spec: Spec, state: ReturnType<typeof toState>, pid: number): Promise<void> {

@@ -10,6 +10,7 @@ export { boolParam, intParam, filtersParam, readJson } from './request.ts';
 export { frame, unframe, MULTIPLEXED_STREAM, RAW_STREAM, type StreamType } from './stdcopy.ts';
 export { systemRouter, type SystemBackend } from './router/system.ts';
 export { containerRouter, type ContainerBackend, type AttachOptions, type ListOptions, type LogsOptions, type OutputChunk } from './router/container.ts';
+export { buildRouter, type BuildBackend, type BuildParams } from './router/build.ts';
 export { imageRouter, pullReference, registryAuth, type ImageBackend, type ImageDeleteItem, type ProgressMessage, type RegistryAuth } from './router/image.ts';
 export { containerFsRouter, type ContainerFsBackend, type ContainerPathStat } from './router/container-fs.ts';
 export { volumeRouter, type VolumeBackend, type VolumeCreateBody, type VolumeView } from './router/volume.ts';

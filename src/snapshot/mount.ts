@@ -62,24 +62,44 @@ function splitOption(option: string): [string, string | undefined] {
   return eq === -1 ? [option, undefined] : [option.slice(0, eq), option.slice(eq + 1)];
 }
 
+/**
+ * Who performs the mount(2) calls: util-linux by default; a caller with a faster way (the
+ * daemon: berth-shim, no process of its own per mount) passes its own.
+ */
+export interface Mounter {
+  /** One mount whose options already fit in a page; relative layer paths start at `cwd`. */
+  mount(mount: Mount, target: string, cwd?: string): Promise<void>;
+  unmount(target: string): Promise<void>;
+}
+
+export const utilLinuxMounter: Mounter = {
+  async mount(mount, target, cwd) {
+    const isBind = mount.type === 'bind' || mount.options.includes('bind') || mount.options.includes('rbind');
+    const args = isBind ? [] : ['-t', mount.type];
+    if (mount.options.length > 0) args.push('-o', mount.options.join(','));
+    args.push('--', mount.source, target);
+    const result = await run('mount', args, cwd);
+    // `mount -o bind,ro` does the read-only remount itself (util-linux ≥ 2.27)
+    if (result.code !== 0) throw new EngineError('internal', `mount ${mount.type} on ${target}: ${result.stderr.trim()}`);
+  },
+  unmount: (target) => unmount(target),
+};
+
 /** Performs the mounts in order on `target`; on failure, undoes the ones already made. */
-export async function mountAll(mounts: Mount[], target: string): Promise<void> {
+export async function mountAll(mounts: Mount[], target: string, mounter: Mounter = utilLinuxMounter): Promise<void> {
   let done = 0;
   try {
     for (const mount of mounts) {
-      let options = mount.options;
-      let cwd: string | undefined;
-      if (mount.type === 'overlay') ({ options, cwd } = compactOverlayOptions(mount.options));
-      const isBind = mount.type === 'bind' || options.includes('bind') || options.includes('rbind');
-      const args = isBind ? [] : ['-t', mount.type];
-      if (options.length > 0) args.push('-o', options.join(','));
-      args.push('--', mount.source, target);
-      const result = await run('mount', args, cwd);
-      if (result.code !== 0) throw new EngineError('internal', `mount ${mount.type} on ${target}: ${result.stderr.trim()}`);
-      done++; // `mount -o bind,ro` does the read-only remount itself (util-linux ≥ 2.27)
+      if (mount.type === 'overlay') {
+        const { options, cwd } = compactOverlayOptions(mount.options);
+        await mounter.mount({ ...mount, options }, target, cwd);
+      } else {
+        await mounter.mount(mount, target);
+      }
+      done++;
     }
   } catch (err) {
-    for (; done > 0; done--) await unmount(target).catch(() => {});
+    for (; done > 0; done--) await mounter.unmount(target).catch(() => {});
     throw err;
   }
 }

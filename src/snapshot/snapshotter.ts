@@ -54,8 +54,13 @@ export interface Snapshotter {
   prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
   /** a read-only snapshot of the committed `parent` */
   view(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
-  /** turns the active snapshot `key` into the committed snapshot `name`; `key` is gone afterwards */
-  commit(name: string, key: string, options?: { labels?: Record<string, string> }): Promise<void>;
+  /**
+   * turns the active snapshot `key` into the committed snapshot `name`; `key` is gone afterwards.
+   * `parent` stacks a snapshot prepared without one onto the committed `parent`: an image's
+   * layers are separate directories, so they can be unpacked side by side and committed in
+   * chain order.
+   */
+  commit(name: string, key: string, options?: { labels?: Record<string, string>; parent?: string }): Promise<void>;
   /** removes a snapshot; fails while committed children exist */
   remove(key: string): Promise<void>;
   walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void>;

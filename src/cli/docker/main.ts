@@ -11,12 +11,14 @@ import { parseArgs, UsageError, type FlagSpecs } from './args.ts';
 import type { ImageBackend } from './backend.ts';
 import { write, type CommandContext, type Io } from './context.ts';
 import { describeError, exitCodeOf } from './errors.ts';
-import { historyCommand, imagesCommand, inspectCommand, pruneCommand, rmiCommand, tagCommand } from './commands/images.ts';
-import { pullCommand, pushCommand } from './commands/transfer.ts';
-import { importCommand, loadCommand, saveCommand } from './commands/archive.ts';
-import { loginCommand, logoutCommand } from './commands/login.ts';
-import { systemDfCommand } from './commands/system.ts';
 import type { ApiContext } from './commands/run.ts';
+
+// Image verbs' modules, imported when one runs (the bundle is split per module, scripts/build.mjs).
+const images = (): Promise<typeof import('./commands/images.ts')> => import('./commands/images.ts');
+const transfer = (): Promise<typeof import('./commands/transfer.ts')> => import('./commands/transfer.ts');
+const archive = (): Promise<typeof import('./commands/archive.ts')> => import('./commands/archive.ts');
+const login = (): Promise<typeof import('./commands/login.ts')> => import('./commands/login.ts');
+const system = (): Promise<typeof import('./commands/system.ts')> => import('./commands/system.ts');
 
 export interface GlobalOptions {
   dataRoot: string;
@@ -71,6 +73,17 @@ const API_COMMANDS: Record<string, () => Promise<ApiHandler>> = {
   },
   inspect: async () => (await import('./commands/containers.ts')).inspectApiCommand,
   cp: async () => (await import('./commands/cp.ts')).cpCommand,
+  update: async () => (await import('./commands/update.ts')).updateCommand,
+  build: async () => (await import('./commands/build.ts')).buildCommand,
+  rename: async () => (await import('./commands/manage.ts')).renameCommand,
+  port: async () => (await import('./commands/manage.ts')).portCommand,
+  diff: async () => (await import('./commands/manage.ts')).diffCommand,
+  export: async () => (await import('./commands/manage.ts')).exportCommand,
+  commit: async () => (await import('./commands/manage.ts')).commitCommand,
+  stats: async () => (await import('./commands/manage.ts')).statsCommand,
+  events: async () => (await import('./commands/manage.ts')).eventsCommand,
+  'container prune': async () => (await import('./commands/manage.ts')).containerPruneCommand,
+  'system prune': async () => (await import('./commands/manage.ts')).systemPruneCommand,
   volume: async () => (await import('./commands/resources.ts')).groupCommand('volume'),
   network: async () => (await import('./commands/resources.ts')).groupCommand('network'),
   'container inspect': async () => {
@@ -81,8 +94,12 @@ const API_COMMANDS: Record<string, () => Promise<ApiHandler>> = {
 
 const CONTAINER_SUBCOMMANDS: Record<string, string> = {
   ls: 'ps', list: 'ps', ps: 'ps', run: 'run', create: 'create', exec: 'exec', start: 'start', stop: 'stop', restart: 'restart', kill: 'kill',
-  rm: 'rm', remove: 'rm', cp: 'cp', logs: 'logs', wait: 'wait', pause: 'pause', unpause: 'unpause', top: 'top', inspect: 'container inspect',
+  rm: 'rm', remove: 'rm', cp: 'cp', logs: 'logs', wait: 'wait', pause: 'pause', unpause: 'unpause', top: 'top', inspect: 'container inspect', update: 'update',
+  rename: 'rename', port: 'port', diff: 'diff', export: 'export', commit: 'commit', stats: 'stats', prune: 'container prune',
 };
+
+/** `berth system …` verbs served by the daemon (`df` works on the local store too). */
+const SYSTEM_SUBCOMMANDS: Record<string, string> = { prune: 'system prune', events: 'events', info: 'info' };
 
 /** A daemon is meant to answer: named on the command line or in the environment, or (no --data-root) its default socket exists. */
 function daemonNamed(host: string | undefined, env: NodeJS.ProcessEnv, dataRootGiven: boolean): boolean {
@@ -104,36 +121,36 @@ async function runApi(verb: string, rest: string[], io: Io, host: string | undef
 type Handler = (ctx: CommandContext, argv: string[]) => Promise<number>;
 
 const IMAGE_SUBCOMMANDS: Record<string, Handler> = {
-  ls: (c, a) => imagesCommand(c, a, 'image ls'),
-  list: (c, a) => imagesCommand(c, a, 'image ls'),
-  inspect: (c, a) => inspectCommand(c, a, 'image inspect'),
-  history: (c, a) => historyCommand(c, a, 'image history'),
-  tag: tagCommand,
-  rm: (c, a) => rmiCommand(c, a, 'image rm'),
-  remove: (c, a) => rmiCommand(c, a, 'image rm'),
-  prune: pruneCommand,
-  pull: (c, a) => pullCommand(c, a, 'image pull'),
-  push: (c, a) => pushCommand(c, a, 'image push'),
-  save: (c, a) => saveCommand(c, a, 'image save'),
-  load: (c, a) => loadCommand(c, a, 'image load'),
-  import: (c, a) => importCommand(c, a, 'image import'),
+  ls: async (c, a) => (await images()).imagesCommand(c, a, 'image ls'),
+  list: async (c, a) => (await images()).imagesCommand(c, a, 'image ls'),
+  inspect: async (c, a) => (await images()).inspectCommand(c, a, 'image inspect'),
+  history: async (c, a) => (await images()).historyCommand(c, a, 'image history'),
+  tag: async (c, a) => (await images()).tagCommand(c, a),
+  rm: async (c, a) => (await images()).rmiCommand(c, a, 'image rm'),
+  remove: async (c, a) => (await images()).rmiCommand(c, a, 'image rm'),
+  prune: async (c, a) => (await images()).pruneCommand(c, a),
+  pull: async (c, a) => (await transfer()).pullCommand(c, a, 'image pull'),
+  push: async (c, a) => (await transfer()).pushCommand(c, a, 'image push'),
+  save: async (c, a) => (await archive()).saveCommand(c, a, 'image save'),
+  load: async (c, a) => (await archive()).loadCommand(c, a, 'image load'),
+  import: async (c, a) => (await archive()).importCommand(c, a, 'image import'),
 };
 
 const COMMANDS: Record<string, Handler> = {
-  pull: pullCommand,
-  push: pushCommand,
-  images: imagesCommand,
-  inspect: (c, a) => inspectCommand(c, a, 'inspect'),
-  history: historyCommand,
-  tag: tagCommand,
-  rmi: rmiCommand,
-  save: saveCommand,
-  load: loadCommand,
-  import: importCommand,
-  login: loginCommand,
-  logout: logoutCommand,
+  pull: async (c, a) => (await transfer()).pullCommand(c, a),
+  push: async (c, a) => (await transfer()).pushCommand(c, a),
+  images: async (c, a) => (await images()).imagesCommand(c, a),
+  inspect: async (c, a) => (await images()).inspectCommand(c, a, 'inspect'),
+  history: async (c, a) => (await images()).historyCommand(c, a),
+  tag: async (c, a) => (await images()).tagCommand(c, a),
+  rmi: async (c, a) => (await images()).rmiCommand(c, a),
+  save: async (c, a) => (await archive()).saveCommand(c, a),
+  load: async (c, a) => (await archive()).loadCommand(c, a),
+  import: async (c, a) => (await archive()).importCommand(c, a),
+  login: async (c, a) => (await login()).loginCommand(c, a),
+  logout: async (c, a) => (await login()).logoutCommand(c, a),
   image: (c, a) => subcommand(c, a, 'image', IMAGE_SUBCOMMANDS),
-  system: (c, a) => subcommand(c, a, 'system', { df: systemDfCommand }),
+  system: (c, a) => subcommand(c, a, 'system', { df: async (c2, a2) => (await system()).systemDfCommand(c2, a2) }),
 };
 
 async function subcommand(ctx: CommandContext, argv: string[], group: string, table: Record<string, Handler>): Promise<number> {
@@ -171,12 +188,21 @@ Container commands:
   unpause   Unpause all processes within one or more containers
   wait      Block until one or more containers stop, then print their exit codes
   top       Display the running processes of a container
+  update    Update configuration of one or more containers
   cp        Copy files/folders between a container and the local filesystem
+  rename    Rename a container
+  port      List port mappings or a specific mapping for the container
+  diff      Inspect changes to files or directories on a container's filesystem
+  export    Export a container's filesystem as a tar archive
+  commit    Create a new image from a container's changes
+  stats     Display a live stream of container(s) resource usage statistics
+  events    Get real time events from the server
   inspect   Return low-level information on containers or images
   version   Show the Berth version information
   info      Display system-wide information
 
 Image commands:
+  build     Build an image from a Dockerfile
   pull      Download an image from a registry
   push      Upload an image to a registry
   images    List images
@@ -212,16 +238,17 @@ export async function main(argv: string[], io: Io, factory: BackendFactory, env:
       return 0;
     }
     const host = flags['host'] as string | undefined;
-    const apiVerb = verb === 'container' ? CONTAINER_SUBCOMMANDS[rest[0] ?? ''] : verb === 'inspect' && !daemonNamed(host, env, flags['data-root'] !== undefined) ? undefined : verb;
+    const grouped = verb === 'container' ? CONTAINER_SUBCOMMANDS : verb === 'system' ? SYSTEM_SUBCOMMANDS : undefined;
+    const apiVerb = grouped !== undefined ? grouped[rest[0] ?? ''] : verb === 'inspect' && !daemonNamed(host, env, flags['data-root'] !== undefined) ? undefined : verb;
     if (apiVerb !== undefined && API_COMMANDS[apiVerb]) {
-      commandPath = verb === 'container' ? `container ${rest[0]}` : verb;
+      commandPath = grouped !== undefined ? `${verb} ${rest[0]}` : verb;
       // run and exec pass the container's own flags through: only a leading --help is berth's
       const wantsHelp = ['run', 'exec', 'create'].includes(apiVerb) ? rest[0] === '--help' || rest[0] === '-h' : rest.includes('--help') && !['volume', 'network'].includes(verb);
       if (wantsHelp) {
         await write(io.stdout, `Usage:  berth ${commandPath} [OPTIONS]\n\nSee 'berth --help'.\n`);
         return 0;
       }
-      return await runApi(apiVerb, verb === 'container' ? rest.slice(1) : rest, io, host, env);
+      return await runApi(apiVerb, grouped !== undefined ? rest.slice(1) : rest, io, host, env);
     }
     if (verb === 'container') {
       if (rest[0] === undefined || rest[0] === '--help' || rest[0] === '-h') {

@@ -4,31 +4,48 @@
  */
 
 import { appendFileSync } from 'node:fs';
-import { Runtime } from '../../runtime/index.ts';
 import { EngineError } from '../../util/errors.ts';
 import { splitGlobal, type GlobalOptions } from './args.ts';
 import type { Command } from './context.ts';
-import { createCommand, startCommand, runCommand, killCommand, deleteCommand } from './commands/lifecycle.ts';
-import { stateCommand, listCommand, psCommand, eventsCommand, featuresCommand } from './commands/inspect.ts';
-import { pauseCommand, resumeCommand, updateCommand, execCommand, specCommand } from './commands/manage.ts';
 
 export const VERSION = '0.1.0';
 
-const COMMANDS: Command[] = [
-  createCommand, startCommand, runCommand, stateCommand, killCommand, deleteCommand, execCommand,
-  psCommand, pauseCommand, resumeCommand, listCommand, eventsCommand, updateCommand, featuresCommand, specCommand,
-];
+// Each verb's module, and the runtime library, are imported when that verb runs: the bundle is
+// split per module (scripts/build.mjs), so `state` or `--version` do not load what `run` needs.
+const lifecycle = (): Promise<typeof import('./commands/lifecycle.ts')> => import('./commands/lifecycle.ts');
+const inspect = (): Promise<typeof import('./commands/inspect.ts')> => import('./commands/inspect.ts');
+const manage = (): Promise<typeof import('./commands/manage.ts')> => import('./commands/manage.ts');
+
+/** Every verb in the order of the help text. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  create: async () => (await lifecycle()).createCommand,
+  start: async () => (await lifecycle()).startCommand,
+  run: async () => (await lifecycle()).runCommand,
+  state: async () => (await inspect()).stateCommand,
+  kill: async () => (await lifecycle()).killCommand,
+  delete: async () => (await lifecycle()).deleteCommand,
+  exec: async () => (await manage()).execCommand,
+  ps: async () => (await inspect()).psCommand,
+  pause: async () => (await manage()).pauseCommand,
+  resume: async () => (await manage()).resumeCommand,
+  list: async () => (await inspect()).listCommand,
+  events: async () => (await inspect()).eventsCommand,
+  update: async () => (await manage()).updateCommand,
+  features: async () => (await inspect()).featuresCommand,
+  spec: async () => (await manage()).specCommand,
+};
 const ALIASES: Record<string, string> = { ls: 'list' };
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function help(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'usage: berth-runtime [global options] <command> [options] [arguments]',
     '',
     'An OCI runtime (runtime-spec 1.1) with runc\'s command line.',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'global options:',
     '  --root DIR            state directory (default /run/berth/runtime)',
@@ -62,13 +79,14 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (split.help || !split.verb) {
-      process.stdout.write(help());
+      process.stdout.write(await help());
       return split.verb || split.help ? 0 : 1;
     }
     if (global.systemdCgroup) throw new EngineError('not-implemented', 'the systemd cgroup driver is not supported yet: run without --systemd-cgroup');
     const name = ALIASES[split.verb] ?? split.verb;
-    const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw new EngineError('invalid-argument', `unknown command ${JSON.stringify(split.verb)}: see berth-runtime --help`);
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!load) throw new EngineError('invalid-argument', `unknown command ${JSON.stringify(split.verb)}: see berth-runtime --help`);
+    const [command, { Runtime }] = await Promise.all([load(), import('../../runtime/runtime.ts')]);
     if (split.rest.includes('--help') || split.rest.includes('-h')) {
       process.stdout.write(`usage: berth-runtime ${command.usage}\n`);
       return 0;

@@ -90,6 +90,18 @@ export function withNetworkNone(): SpecOpt {
   };
 }
 
+/**
+ * `--init`: the init binary bind-mounted read-only at `inContainer` and run as PID 1 with the
+ * command after `--`, as Docker runs docker-init.
+ */
+export function withInit(hostPath: string, inContainer: string): SpecOpt {
+  return (spec) => {
+    const process = spec.process!;
+    process.args = [inContainer, '--', ...(process.args ?? [])];
+    spec.mounts = [...(spec.mounts ?? []).filter((m) => m.destination !== inContainer), { destination: inContainer, type: 'bind', source: hostPath, options: ['bind', 'ro'] }];
+  };
+}
+
 export function withCgroupsPath(path: string): SpecOpt {
   return (spec) => {
     spec.linux!.cgroupsPath = path;

@@ -14,6 +14,7 @@
 
 import { EngineError } from '../../util/errors.ts';
 import type { CredentialStore, Credentials } from './credentials.ts';
+import type { RegistryResponse } from './transport.ts';
 
 export interface Challenge {
   scheme: string;
@@ -90,13 +91,13 @@ interface CachedToken {
 export interface AuthorizerOptions {
   credentials?: CredentialStore;
   /** Does the HTTP request for a token (the transport's fetch, for redirects/timeouts). */
-  fetchToken?: (url: URL, headers: Record<string, string>) => Promise<Response>;
+  fetchToken?: (url: URL, headers: Record<string, string>) => Promise<RegistryResponse>;
 }
 
 /** Remembers challenges and tokens per registry host; hands out Authorization headers. */
 export class Authorizer {
   #credentials: CredentialStore | undefined;
-  #fetchToken: (url: URL, headers: Record<string, string>) => Promise<Response>;
+  #fetchToken: (url: URL, headers: Record<string, string>) => Promise<RegistryResponse>;
   #challenges = new Map<string, Challenge>();
   #tokens = new Map<string, CachedToken>();
   #inflight = new Map<string, Promise<CachedToken>>();
@@ -177,7 +178,7 @@ export class Authorizer {
     for (const scope of scopes) url.searchParams.append('scope', scope);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (creds) headers['Authorization'] = basicAuthorization(creds);
-    let res: Response;
+    let res: RegistryResponse;
     try {
       res = await this.#fetchToken(url, headers);
     } catch (err) {

@@ -5,7 +5,7 @@
 
 export { RegistryClient, login, logout } from './registry-client.ts';
 export type { LoginOptions, RegistryClientOptions } from './registry-client.ts';
-export type { FetchedManifest, PullOptions, PullResult } from './pull.ts';
+export type { FetchedManifest, LayerConsumer, PullOptions, PullResult } from './pull.ts';
 export { MAX_MANIFEST_BYTES } from './pull.ts';
 export type { PushOptions, PushResult } from './push.ts';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKED_THRESHOLD } from './push.ts';

@@ -12,12 +12,12 @@
  */
 
 import { EngineError, invalidArgument, notFound } from '../../util/errors.ts';
-import { isDigest, type Descriptor, type Digest } from '../../oci/image-spec.ts';
+import { isDigest, type Descriptor, type Digest, type Manifest } from '../../oci/image-spec.ts';
 import { algorithmOf, hasherFor, sha256Digest, shortDigest, toDigest, type ContentStore, type ContentWriter, type Lease } from '../../content/index.ts';
 import { familiar, parseReference, type Reference } from '../reference/index.ts';
 import { MANIFEST_ACCEPT, defaultPlatform, parseManifest, parsePlatform, selectManifest, type PlatformSpec } from '../manifest/index.ts';
 import { forEachLimit, type PullProgress } from './progress.ts';
-import { registryError, type RegistryTransport } from './transport.ts';
+import { registryError, type RegistryResponse, type RegistryTransport } from './transport.ts';
 
 /** Registries cap manifests at 4 MiB; anything bigger is not a manifest. */
 export const MAX_MANIFEST_BYTES = 4 << 20;
@@ -40,7 +40,23 @@ export interface PullOptions {
    * the pull uses its own, released when it returns.
    */
   lease?: Lease;
+  /**
+   * Called once the manifest and config are in, before any layer moves; may return a consumer
+   * that gets each layer's bytes while they download (to unpack them on the fly). See LayerConsumer.
+   */
+  layerConsumer?: (image: { manifest: Manifest; config: Descriptor }) => LayerConsumer | undefined | Promise<LayerConsumer | undefined>;
 }
+
+/**
+ * Receives layer `index` of the manifest exactly once: `bytes` follow the download as it lands
+ * in the store (or, for a blob already there, are read back verified from the store), from
+ * byte 0 even when the download resumes a partial ingest. They end only after the blob's
+ * digest has been checked and the blob committed, so a consumer that reads to the end has seen
+ * verified bytes; on a mismatch they fail instead. The pull waits for every consumer; one that
+ * fails stops the pull (a refused layer: invalid-argument, and the pull stores nothing).
+ * A consumer that needs no bytes (its layer is already unpacked) simply does not read them.
+ */
+export type LayerConsumer = (layer: Descriptor, index: number, bytes: AsyncIterable<Uint8Array>) => Promise<void>;
 
 export interface PullResult {
   reference: Reference;
@@ -113,22 +129,37 @@ export async function pullImage(ctx: RegistryContext, input: string | Reference,
     const progress = options.onProgress ?? (() => {});
     for (const layer of layers) progress({ id: shortDigest(layer.digest), status: 'Waiting' });
 
-    const fetchOne = async (desc: Descriptor, report: boolean): Promise<void> => {
+    const fetchOne = async (desc: Descriptor, report: boolean, consume?: (bytes: AsyncIterable<Uint8Array>) => Promise<void>): Promise<void> => {
+      let consumed = false;
       try {
-        const outcome = await fetchBlob(ctx, ref, desc, {
+        await fetchBlob(ctx, ref, desc, {
           signal,
           lease,
+          onCommitted: () => committed.push(desc.digest),
           ...(report ? { onProgress: progress } : {}),
+          ...(consume
+            ? {
+                consume: (bytes) => {
+                  consumed = true;
+                  return consume(bytes);
+                },
+              }
+            : {}),
         });
-        if (outcome === 'committed') committed.push(desc.digest);
       } catch (err) {
+        // Every layer started reaches its consumer, if only to fail: layers above it may be waiting for it.
+        if (consume && !consumed) await consume(failing(err)).catch(() => {});
         // One layer failed: stop the others now instead of finishing downloads nobody will use.
         if (!signal.aborted) abort.abort(new EngineError('unavailable', `pull ${familiar(ref)}: stopped after another layer failed`));
         throw err;
       }
     };
     await fetchOne(manifest.config, false);
-    await forEachLimit(layers, ctx.concurrency, (layer) => fetchOne(layer, true));
+    const consumer = await options.layerConsumer?.({ manifest, config: manifest.config });
+    // by index, not by descriptor: a manifest may name the same blob twice
+    await forEachLimit([...layers.keys()], ctx.concurrency, (i) =>
+      fetchOne(layers[i]!, true, consumer && ((bytes) => consumer(layers[i]!, i, bytes))),
+    );
 
     // Leaves are in; now the documents that point at them, innermost first.
     if (await storeDocument(ctx.store, manifestFetched, lease)) committed.push(manifestFetched.desc.digest);
@@ -153,6 +184,11 @@ export async function pullImage(ctx: RegistryContext, input: string | Reference,
     options.signal?.removeEventListener('abort', onOuterAbort);
     if (!options.lease) lease.release();
   }
+}
+
+/** Bytes that never come: the blob failed before it moved. */
+async function* failing(err: unknown): AsyncGenerator<Uint8Array> {
+  throw err;
 }
 
 /** Deletes what a failed pull committed, unless someone else's lease still needs it. */
@@ -226,7 +262,7 @@ function familiarRef(ref: Reference, reference?: string): string {
   return isDigest(reference) ? `${name}@${reference}` : `${name}:${reference}`;
 }
 
-async function readLimited(res: Response, limit: number, action: string): Promise<Buffer> {
+async function readLimited(res: RegistryResponse, limit: number, action: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > limit) {
     await res.body?.cancel();
@@ -248,6 +284,15 @@ export interface FetchBlobOptions {
   signal?: AbortSignal;
   lease?: Lease;
   onProgress?: (event: PullProgress) => void;
+  /** called once this call has committed the blob (not when it was already there) */
+  onCommitted?: () => void;
+  /** gets the blob's bytes while they download (see LayerConsumer); awaited before returning */
+  consume?: (bytes: AsyncIterable<Uint8Array>) => Promise<void>;
+}
+
+/** A stored blob's bytes, verified on read; the file is opened only if somebody reads. */
+async function* storedBlob(store: ContentStore, digest: Digest): AsyncGenerator<Uint8Array> {
+  yield* await store.readStream(digest);
 }
 
 /**
@@ -263,21 +308,25 @@ export async function fetchBlob(
   const id = shortDigest(desc.digest);
   const report = options.onProgress ?? (() => {});
   options.lease?.add(desc.digest);
-  if (await ctx.store.has(desc.digest)) {
+  const existing = async (): Promise<'exists'> => {
     report({ id, status: 'Already exists' });
+    await options.consume?.(storedBlob(ctx.store, desc.digest));
     return 'exists';
-  }
+  };
+  if (await ctx.store.has(desc.digest)) return existing();
   let writer: ContentWriter;
   try {
     writer = await ctx.store.writer(`blob-${desc.digest}`, { digest: desc.digest, size: desc.size });
   } catch (err) {
     // Another pull of the same blob finished while we waited for its ingest lock.
-    if (err instanceof EngineError && err.kind === 'already-exists') {
-      report({ id, status: 'Already exists' });
-      return 'exists';
-    }
+    if (err instanceof EngineError && err.kind === 'already-exists') return existing();
     throw err;
   }
+  // A consumer that fails does not stop the download: its bytes were not verified yet, and a
+  // blob that turns out not to be what the manifest says is the error to report (and to roll
+  // back), whatever the corrupt bytes made the unpack say.
+  const consuming = options.consume?.(writer.follow());
+  consuming?.catch(() => {}); // observed below, after the download
   try {
     for (let attempt = 1; writer.offset < desc.size; attempt++) {
       try {
@@ -292,14 +341,17 @@ export async function fetchBlob(
     }
     report({ id, status: 'Verifying Checksum' });
     await writer.commit();
+    options.onCommitted?.();
     report({ id, status: 'Download complete', current: desc.size, total: desc.size });
-    return 'committed';
   } catch (err) {
     // Bytes that cannot be the blob are useless for a resume; anything else is kept for one.
     if (err instanceof EngineError && err.kind === 'invalid-argument' && !options.signal?.aborted) await writer.abort();
     else await writer.close();
+    await consuming?.catch(() => {}); // its clean-up (a partial snapshot) must be done before we return
     throw err;
   }
+  await consuming;
+  return 'committed';
 }
 
 async function downloadInto(

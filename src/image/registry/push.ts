@@ -20,7 +20,7 @@ import { familiar, parseReference, type Reference } from '../reference/index.ts'
 import { parseManifest } from '../manifest/index.ts';
 import { forEachLimit, type PushProgress } from './progress.ts';
 import { pullScope, type RegistryContext } from './pull.ts';
-import { registryError, RegistryError } from './transport.ts';
+import { registryError, RegistryError, type RegistryResponse } from './transport.ts';
 
 export interface PushOptions {
   onProgress?: (event: PushProgress) => void;
@@ -196,7 +196,7 @@ function withDigestParam(ctx: RegistryContext, ref: Reference, location: string,
   return url.toString();
 }
 
-async function finishUpload(res: Response, ref: Reference, desc: Descriptor): Promise<void> {
+async function finishUpload(res: RegistryResponse, ref: Reference, desc: Descriptor): Promise<void> {
   if (res.status !== 201) throw await registryError(res, `upload blob ${desc.digest} to ${ref.domain}/${ref.path}`);
   await res.body?.cancel();
   const echoed = res.headers.get('docker-content-digest');

@@ -43,6 +43,19 @@ export interface TransportOptions {
 
 const MAX_REDIRECTS = 10;
 
+/**
+ * What callers use of a response: the part of fetch's Response that the plain-HTTP path below
+ * gives as well. `body` yields the bytes as they arrive; `cancel()` drops the rest.
+ */
+export interface RegistryResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: (AsyncIterable<Uint8Array> & { cancel(): Promise<void> }) | null;
+  text(): Promise<string>;
+}
+
 /** Errors with what the registry said: its HTTP status and the first `errors[].code`. */
 export class RegistryError extends EngineError {
   readonly status: number;
@@ -69,7 +82,7 @@ export function kindForStatus(status: number): ErrorKind {
  * Turns an unexpected response into a RegistryError, message "<action>: <code>: <message>"
  * in docker's wording (`manifest unknown: manifest unknown`).
  */
-export async function registryError(res: Response, action: string): Promise<RegistryError> {
+export async function registryError(res: RegistryResponse, action: string): Promise<RegistryError> {
   let detail = `${res.status} ${res.statusText}`.trim();
   let code: string | undefined;
   try {
@@ -131,7 +144,7 @@ export class RegistryTransport {
    * Sends a request; the response may have any status (callers decide what they expected),
    * except that 401s are answered with credentials once and 5xx/429 are retried.
    */
-  async request(req: RegistryRequest): Promise<Response> {
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
     const url = this.url(req.host, req.path);
     const headers: Record<string, string> = { 'User-Agent': this.#userAgent, ...req.headers };
     const auth = await this.authorizer.authorization(req.host, req.scopes);
@@ -149,7 +162,7 @@ export class RegistryTransport {
     return res;
   }
 
-  async #send(url: URL, req: RegistryRequest, headers: Record<string, string>): Promise<Response> {
+  async #send(url: URL, req: RegistryRequest, headers: Record<string, string>): Promise<RegistryResponse> {
     const retry = req.retry ?? true;
     let current = url;
     let method: HttpMethod = req.method;
@@ -181,12 +194,12 @@ export class RegistryTransport {
     }
   }
 
-  async #fetchWithRetry(url: URL, init: RequestInit, retry: boolean): Promise<Response> {
+  async #fetchWithRetry(url: URL, init: RequestInit, retry: boolean): Promise<RegistryResponse> {
     const attempts = retry ? this.#retries + 1 : 1;
     for (let attempt = 1; ; attempt++) {
-      let res: Response;
+      let res: RegistryResponse;
       try {
-        res = await fetch(url, init);
+        res = url.protocol === 'http:' && (init.method === 'GET' || init.method === 'HEAD') && !init.body ? await plainRequest(url, init) : await fetch(url, init);
       } catch (err) {
         if (init.signal?.aborted) throw init.signal.reason ?? err;
         if (attempt >= attempts) {
@@ -220,6 +233,59 @@ export class RegistryTransport {
   get retries(): number {
     return this.#retries;
   }
+}
+
+/**
+ * A bodiless GET or HEAD over plain HTTP (loopback and insecure registries) with node:http
+ * rather than fetch: the first fetch of a process loads and compiles undici, 30–100 ms here,
+ * which is most of what a pull of an image already present costs after Node's own start-up.
+ * Same behaviour as fetch with `redirect: 'manual'`: no redirects followed, errors shaped like
+ * fetch's (TypeError with the system error as `cause`), the abort signal honoured, bodies
+ * decoded when a server compresses them even though identity was asked for.
+ */
+async function plainRequest(url: URL, init: RequestInit): Promise<RegistryResponse> {
+  const [{ request }, zlib] = await Promise.all([import('node:http'), import('node:zlib')]);
+  const headers: Record<string, string> = { 'Accept-Encoding': 'identity', ...(init.headers as Record<string, string> | undefined) };
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+      const encoding = res.headers['content-encoding']?.trim().toLowerCase();
+      const decoder =
+        encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip()
+        : encoding === 'deflate' ? zlib.createInflate()
+        : encoding === 'br' ? zlib.createBrotliDecompress()
+        : undefined;
+      if (decoder) res.on('error', (err) => decoder.destroy(err)).pipe(decoder);
+      const stream = decoder ?? res;
+      const status = res.statusCode ?? 0;
+      const noBody = init.method === 'HEAD' || status === 204 || status === 304;
+      const cancel = async (): Promise<void> => {
+        res.destroy();
+        stream.destroy();
+      };
+      const body = noBody ? null : Object.assign(stream[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>, { cancel });
+      if (noBody) res.resume();
+      resolve({
+        status,
+        ok: status >= 200 && status < 300,
+        statusText: res.statusMessage ?? '',
+        headers: {
+          get(name: string): string | null {
+            const value = res.headers[name.toLowerCase()];
+            return value === undefined ? null : Array.isArray(value) ? value.join(', ') : String(value);
+          },
+        },
+        body,
+        async text(): Promise<string> {
+          if (body === null) return '';
+          const chunks: Buffer[] = [];
+          for await (const chunk of body) chunks.push(Buffer.from(chunk));
+          return Buffer.concat(chunks).toString('utf8');
+        },
+      });
+    });
+    req.on('error', (err) => reject(init.signal?.aborted ? err : Object.assign(new TypeError('fetch failed'), { cause: err })));
+    req.end();
+  });
 }
 
 export function describeNetworkError(err: unknown): string {

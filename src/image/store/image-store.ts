@@ -20,7 +20,7 @@ import { OverlaySnapshotter, type Snapshotter } from '../../snapshot/index.ts';
 import { familiar, familiarName, formatReference, parseReference, repositoryName, type Reference } from '../reference/index.ts';
 import { chainIds, defaultPlatform, parseManifest, parsePlatform, selectManifest, type PlatformSpec } from '../manifest/index.ts';
 import { RegistryClient, type CredentialStore, type PushProgress, type PushResult } from '../registry/index.ts';
-import { unpackLayer } from '../unpack/index.ts';
+import { LayerUnpacker } from '../unpack/index.ts';
 import { importRootfs, loadArchive, saveArchive, type ArchiveFormat, type SaveImage } from '../archive/index.ts';
 import { ContentBlobStore } from './blob-sink.ts';
 import { matchesLabels, matchesReference } from './filters.ts';
@@ -138,16 +138,28 @@ export class ImageStore {
   async pull(input: string, options: { platform?: string | PlatformSpec; onProgress?: (event: ImageProgress) => void; signal?: AbortSignal } = {}): Promise<PullImageResult> {
     const ref = parseReference(input);
     const lease = this.content.lease();
+    const report = options.onProgress ?? (() => {});
+    // Extraction progress is shown once a layer's download is complete, as docker shows it,
+    // although the layer is unpacked while it downloads.
+    const downloaded = new Set<string>();
+    let unpacker: LayerUnpacker | undefined;
     try {
       const result = await this.registry.pull(ref, {
         lease,
         ...(options.platform !== undefined ? { platform: options.platform } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (event) => {
+          if (event.status === 'Download complete' || event.status === 'Already exists') downloaded.add(event.id);
+          report(event);
+        },
+        layerConsumer: async ({ manifest, config }) => {
+          const layers = this.#unpacker(manifest, await this.content.readJson<ImageConfig>(config.digest), { ...options, onProgress: report });
+          unpacker = layers;
+          return (layer, index, bytes) => layers.unpack(index, extracting(layer, bytes, report, downloaded), layer.digest);
+        },
       });
-      const manifest = await this.content.readJson<Manifest>(result.manifest.digest);
-      const config = await this.content.readJson<ImageConfig>(result.config.digest);
-      await this.#unpack(manifest, config, options);
+      if (unpacker === undefined) throw new EngineError('internal', `pull ${familiar(ref)}: the layers were never unpacked`);
+      await unpacker.top();
       const target: Descriptor = result.index ?? result.manifest;
       const previous = await this.#bind(formatReference(ref), target, result.manifest);
       const same = previous?.target.digest === target.digest && previous.manifest.digest === result.manifest.digest;
@@ -175,51 +187,27 @@ export class ImageStore {
     return true;
   }
 
-  /** Unpacks each layer stack that has no snapshot yet, reporting docker's extraction statuses. */
+  /** Unpacks each layer stack that has no snapshot yet from the store, reporting docker's extraction statuses. */
   async #unpack(manifest: Manifest, config: ImageConfig, options: { onProgress?: (event: ImageProgress) => void; signal?: AbortSignal } = {}): Promise<Digest> {
+    const unpacker = this.#unpacker(manifest, config, options);
+    const report = options.onProgress ?? (() => {});
+    for (const [i, desc] of manifest.layers.entries()) {
+      await unpacker.unpack(i, extracting(desc, storedBlob(this.content, desc.digest), report), desc.digest);
+    }
+    return unpacker.top();
+  }
+
+  /** An unpacker for the image's layers (chainID snapshots), reporting `Pull complete` per layer. */
+  #unpacker(manifest: Manifest, config: ImageConfig, options: { onProgress?: (event: ImageProgress) => void; signal?: AbortSignal }): LayerUnpacker {
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {
       throw invalidArgument(`unpack image: manifest has ${manifest.layers.length} layers but config has ${diffIds.length} diff_ids`);
     }
-    const chain = chainIds(diffIds);
     const report = options.onProgress ?? (() => {});
-    let parent: string | undefined;
-    for (const [i, desc] of manifest.layers.entries()) {
-      const name = chain[i]!;
-      const id = shortDigest(desc.digest);
-      if (!(await this.#snapshotExists(name))) {
-        const stream = await this.content.readStream(desc.digest);
-        let current = 0;
-        const counted = async function* (): AsyncGenerator<Uint8Array> {
-          for await (const chunk of stream) {
-            current += (chunk as Buffer).byteLength;
-            report({ id, status: 'Extracting', current, total: desc.size });
-            yield chunk as Buffer;
-          }
-        };
-        await unpackLayer(this.snapshotter, counted(), {
-          ...(parent !== undefined ? { parent } : {}),
-          expectedDiffId: diffIds[i]!,
-          name,
-          label: desc.digest,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-      }
-      report({ id, status: 'Pull complete' });
-      parent = name;
-    }
-    if (parent === undefined) throw invalidArgument('unpack image: image has no layers');
-    return parent as Digest;
-  }
-
-  async #snapshotExists(key: string): Promise<boolean> {
-    try {
-      await this.snapshotter.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof EngineError && err.kind === 'not-found') return false;
-      throw err;
-    }
+    return new LayerUnpacker(this.snapshotter, diffIds, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onLayerDone: (i) => report({ id: shortDigest(manifest.layers[i]!.digest), status: 'Pull complete' }),
+    });
   }
 
   /**
@@ -228,6 +216,12 @@ export class ImageStore {
    * what the name pointed at before.
    */
   async #bind(name: string | undefined, target: Descriptor, manifest: Descriptor): Promise<ImageRecord | undefined> {
+    if (name !== undefined) {
+      // Already bound so (a pull of an image that is up to date): nothing to rewrite. The file
+      // is only ever replaced whole, so reading it without the lock sees a consistent list.
+      const current = (await this.#records.read()).find((r) => r.name === name);
+      if (current?.target.digest === target.digest && current.manifest.digest === manifest.digest) return current;
+    }
     const configOf = await this.#configDigests();
     const newId = await configOf(manifest.digest);
     return this.#records.update(async (records) => {
@@ -693,33 +687,50 @@ export class ImageStore {
   /**
    * docker commit: a new image made of `parent`'s layers plus one more (a gzip layer tar whose
    * uncompressed digest is `diffId`, known when the layer has been written), with `runConfig`
-   * and a history entry. The layer is stored, then unpacked like any pulled layer (which checks
-   * `diffId`) before the name is bound.
+   * and its history entries (the layer's last; a build adds the empty-layer entries of the
+   * config-only steps before it). The layer is stored, then unpacked like any pulled layer
+   * (which checks `diffId`) before the name is bound.
    */
-  async commit(parent: string, layer: AsyncIterable<Uint8Array>, options: { diffId: Digest | Promise<Digest>; runConfig: ImageRunConfig; history: HistoryEntry; ref?: string }): Promise<Digest> {
+  async commit(parent: string, layer: AsyncIterable<Uint8Array>, options: { diffId: Digest | Promise<Digest>; runConfig: ImageRunConfig; history: HistoryEntry | readonly HistoryEntry[]; author?: string; ref?: string }): Promise<Digest> {
+    return this.#derive(parent, { layer, diffId: options.diffId }, options);
+  }
+
+  /** A new image of `parent`'s layers with another run config and more empty-layer history (a build's config-only steps). */
+  async reconfigure(parent: string, options: { runConfig: ImageRunConfig; history: readonly HistoryEntry[]; author?: string; ref?: string }): Promise<Digest> {
+    return this.#derive(parent, undefined, { ...options, history: options.history.map((h) => ({ ...h, empty_layer: true })) });
+  }
+
+  async #derive(
+    parent: string,
+    added: { layer: AsyncIterable<Uint8Array>; diffId: Digest | Promise<Digest> } | undefined,
+    options: { runConfig: ImageRunConfig; history: HistoryEntry | readonly HistoryEntry[]; author?: string; ref?: string },
+  ): Promise<Digest> {
     const name = options.ref !== undefined ? formatReference(parseReference(options.ref)) : undefined;
     const { image } = await this.#find(parent);
     const lease = this.content.lease();
     try {
       const sink = this.#sink(lease);
-      const layerPut = await sink.put(layer);
-      const diffId = await options.diffId;
+      const layerPut = added === undefined ? undefined : await sink.put(added.layer);
+      const diffId = added === undefined ? undefined : await added.diffId;
       const docker = image.manifest.mediaType === MediaType.dockerManifest;
-      const created = options.history.created ?? new Date().toISOString();
+      const entries: readonly HistoryEntry[] = Array.isArray(options.history) ? options.history : [options.history as HistoryEntry];
+      const created = entries.at(-1)?.created ?? new Date().toISOString();
+      const author = options.author ?? entries.at(-1)?.author;
       const config: ImageConfig = {
         ...image.config,
         created,
-        ...(options.history.author ? { author: options.history.author } : {}),
+        ...(author ? { author } : {}),
         config: options.runConfig,
-        rootfs: { type: 'layers', diff_ids: [...(image.config.rootfs?.diff_ids ?? []), diffId] },
-        history: [...(image.config.history ?? []), { ...options.history, created }],
+        rootfs: { type: 'layers', diff_ids: [...(image.config.rootfs?.diff_ids ?? []), ...(diffId !== undefined ? [diffId] : [])] },
+        history: [...(image.config.history ?? []), ...entries.map((h) => ({ ...h, created: h.created ?? created }))],
       };
       const configPut = await sink.put(Buffer.from(JSON.stringify(config)));
+      const layers = layerPut === undefined ? image.manifest.layers : [...image.manifest.layers, { mediaType: docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, ...layerPut }];
       const manifest: Manifest = {
         schemaVersion: 2,
         mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
         config: { mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig, ...configPut },
-        layers: [...image.manifest.layers, { mediaType: docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, ...layerPut }],
+        layers,
       };
       const manifestPut = await sink.put(Buffer.from(JSON.stringify(manifest)));
       const desc: Descriptor = { mediaType: manifest.mediaType!, ...manifestPut };
@@ -752,6 +763,25 @@ export class ImageStore {
     let activeSize = 0;
     for (const c of active) activeSize += await this.#layerSize(c);
     return { LayersSize: layersSize, Images: summaries.sort((a, b) => b.Created - a.Created), Reclaimable: layersSize - activeSize };
+  }
+}
+
+/** A stored blob's bytes, verified on read; the file is opened only if the unpack reads them. */
+async function* storedBlob(store: ContentStore, digest: Digest): AsyncGenerator<Uint8Array> {
+  yield* await store.readStream(digest);
+}
+
+/**
+ * Reports docker's `Extracting` progress (compressed bytes consumed) for a layer's bytes;
+ * with `downloaded`, only once the layer is in that set (its download is complete).
+ */
+async function* extracting(desc: Descriptor, bytes: AsyncIterable<Uint8Array>, report: (event: ImageProgress) => void, downloaded?: ReadonlySet<string>): AsyncGenerator<Uint8Array> {
+  const id = shortDigest(desc.digest);
+  let current = 0;
+  for await (const chunk of bytes) {
+    current += chunk.byteLength;
+    if (downloaded === undefined || downloaded.has(id)) report({ id, status: 'Extracting', current, total: desc.size });
+    yield chunk;
   }
 }
 

@@ -34,8 +34,12 @@ import type { Compression } from './decompress.ts';
 export interface ApplyOptions {
   /** false for a base layer: its whiteouts have nothing to hide and are dropped */
   hasParent?: boolean;
-  /** the layers below `root`, nearest first: implied parent dirs take their attributes from them */
-  lowerDirs?: string[];
+  /**
+   * the layers below `root`, nearest first: implied parent dirs take their attributes from them.
+   * A function when they are still being unpacked (layers applied side by side): it is called,
+   * and awaited, only at the end and only if the layer implied a directory.
+   */
+  lowerDirs?: string[] | (() => Promise<string[]>);
   /** names the layer in error messages (its digest) */
   label?: string;
   signal?: AbortSignal;
@@ -112,8 +116,10 @@ interface ApplyContext {
   root: string;
   label: string;
   cache: DirCache;
-  /** the layers below, nearest first (overlayfs lowerdir order) */
-  lowers: string[];
+  /** the layers below, nearest first (overlayfs lowerdir order); undefined until they are unpacked */
+  lowers: string[] | undefined;
+  /** directories this layer implies (no entry of its own) created while `lowers` was unknown */
+  implied: Set<string>;
   /** directory mtimes, set once every entry is written; the last word per directory wins */
   dirTimes: Map<string, number>;
   /** device stand-ins by relative path; removing one (or a dir above it) cancels its node */
@@ -163,12 +169,8 @@ function ensureParents(ctx: ApplyContext, rel: string, entryName: string): void 
     const stat = lstatSync(current, { throwIfNoEntry: false });
     if (stat === undefined) {
       mkdirSync(current, { mode: 0o755 });
-      const lower = lowerDirStats(ctx.lowers, relDir);
-      if (lower !== undefined) {
-        lchownSync(current, lower.uid, lower.gid);
-        chmodSync(current, lower.mode & 0o7777);
-        ctx.dirTimes.set(current, lower.mtimeMs / 1000);
-      }
+      if (ctx.lowers === undefined) ctx.implied.add(relDir);
+      else takeLowerAttributes(ctx, ctx.lowers, relDir);
       ctx.cache.add(relDir);
       continue;
     }
@@ -181,6 +183,16 @@ function ensureParents(ctx: ApplyContext, rel: string, entryName: string): void 
     }
     ctx.cache.add(relDir);
   }
+}
+
+/** Gives the implied directory `rel` the owner, mode and mtime the layers below show for it. */
+function takeLowerAttributes(ctx: ApplyContext, lowers: string[], rel: string): void {
+  const lower = lowerDirStats(lowers, rel);
+  if (lower === undefined) return;
+  const path = join(ctx.root, rel);
+  lchownSync(path, lower.uid, lower.gid);
+  chmodSync(path, lower.mode & 0o7777);
+  ctx.dirTimes.set(path, lower.mtimeMs / 1000);
 }
 
 /** Whether `rel` and every directory above it are real directories (no symlink on the way). */
@@ -197,6 +209,10 @@ function isRealDir(ctx: ApplyContext, rel: string): boolean {
 /** Removes whatever stands at `rel` (never following it) and forgets it and what was below. */
 function removeLeaf(ctx: ApplyContext, rel: string): void {
   ctx.cache.forget(rel);
+  if (ctx.implied.size > 0) {
+    const prefix = `${rel}/`;
+    for (const dir of ctx.implied) if (dir === rel || dir.startsWith(prefix)) ctx.implied.delete(dir);
+  }
   if (ctx.pending.size > 0) {
     const prefix = `${rel}/`;
     for (const key of ctx.pending.keys()) if (key === rel || key.startsWith(prefix)) ctx.pending.delete(key);
@@ -276,7 +292,8 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
   // Directory times are set last: creating a child changes its parent's mtime.
   const dirTimes = new Map<string, number>();
   const cache = new DirCache();
-  const ctx: ApplyContext = { root, label, cache, lowers: options.lowerDirs ?? [], dirTimes, pending: new Map() };
+  const lowerDirs = options.lowerDirs ?? [];
+  const ctx: ApplyContext = { root, label, cache, lowers: Array.isArray(lowerDirs) ? lowerDirs : undefined, implied: new Set(), dirTimes, pending: new Map() };
   const whiteouts = new Set<string>();
   const opaqueDirs = new Set<string>();
 
@@ -323,6 +340,7 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
           }
         }
         cache.add(rel);
+        ctx.implied.delete(rel); // its own entry says what it is
         setMetadata(path, header, xattrs);
         dirTimes.set(path, header.mtime);
         continue;
@@ -371,6 +389,10 @@ export async function applyLayer(root: string, layer: AsyncIterable<Uint8Array>,
   }
 
   await makeNodes(ctx);
+  if (ctx.implied.size > 0 && !Array.isArray(lowerDirs)) {
+    const lowers = await lowerDirs();
+    for (const rel of ctx.implied) if (isRealDir(ctx, rel)) takeLowerAttributes(ctx, lowers, rel);
+  }
   // Parents are checked again: a later entry may have replaced one with a symlink.
   for (const rel of opaqueDirs) {
     if (rel === '' || isRealDir(ctx, rel)) xattrs.push({ path: rel === '' ? root : join(root, rel), name: OPAQUE_XATTR, value: Buffer.from('y') });

@@ -67,6 +67,12 @@ export async function removeStaleExtractions(snapshotter: Snapshotter): Promise<
 
 export interface UnpackLayerOptions {
   parent?: string;
+  /**
+   * Set when `parent` is still being unpacked: resolves once it is committed (rejects if it
+   * fails). The layer is then applied into a snapshot of its own, side by side with its parent,
+   * and stacked onto `parent` when it commits.
+   */
+  parentReady?: Promise<void>;
   /** the diffID the layer must have (from the image config) */
   expectedDiffId?: Digest;
   /** the committed name; defaults to the chainID computed from parent and the layer's diffID */
@@ -80,21 +86,25 @@ export interface UnpackLayerOptions {
  * committed name and the apply result; on any failure nothing of the layer stays on disk.
  */
 export async function unpackLayer(snapshotter: Snapshotter, layer: AsyncIterable<Uint8Array>, options: UnpackLayerOptions = {}): Promise<ApplyResult & { name: string }> {
+  const { parent, parentReady } = options;
+  // stacked now when the parent is there already; else side by side, stacked at commit
+  const later = parent !== undefined && parentReady !== undefined && !(await exists(snapshotter, parent));
   const key = `${EXTRACT_PREFIX}${randomBytes(8).toString('hex')}`;
-  const mounts = await snapshotter.prepare(key, options.parent);
+  const mounts = await snapshotter.prepare(key, later ? undefined : parent);
   try {
     const result = await applyLayer(writableDir(mounts), layer, {
-      hasParent: options.parent !== undefined,
-      lowerDirs: lowerDirs(mounts),
+      hasParent: parent !== undefined,
+      lowerDirs: later ? async () => committedLowerDirs(snapshotter, parent, await parentReady.then(() => key)) : lowerDirs(mounts),
       ...(options.label !== undefined ? { label: options.label } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (options.expectedDiffId !== undefined && result.diffId !== options.expectedDiffId) {
       throw invalidArgument(`layer ${options.label ?? 'stream'}: diffID ${result.diffId} does not match the config's ${options.expectedDiffId}`);
     }
-    const name = options.name ?? chainIds(options.parent === undefined ? [result.diffId] : [options.parent as Digest, result.diffId]).at(-1)!;
+    const name = options.name ?? chainIds(parent === undefined ? [result.diffId] : [parent as Digest, result.diffId]).at(-1)!;
+    if (later) await parentReady;
     try {
-      await snapshotter.commit(name, key);
+      await snapshotter.commit(name, key, later ? { parent } : {});
     } catch (err) {
       // Someone unpacked the same stack meanwhile: theirs is as good as ours.
       if (!(err instanceof EngineError && err.kind === 'already-exists')) throw err;
@@ -106,6 +116,91 @@ export async function unpackLayer(snapshotter: Snapshotter, layer: AsyncIterable
       if (!(cleanupErr instanceof EngineError && cleanupErr.kind === 'not-found')) throw new EngineError('internal', `remove partial snapshot ${key}: ${(cleanupErr as Error).message}`, { cause: err });
     });
     throw err;
+  }
+}
+
+/** The layer directories of the committed snapshot `parent` and below, nearest first, through a short-lived view. */
+async function committedLowerDirs(snapshotter: Snapshotter, parent: string, forKey: string): Promise<string[]> {
+  const viewKey = `${forKey}-lowers`;
+  const mounts = await snapshotter.view(viewKey, parent);
+  try {
+    const [mount] = mounts;
+    return mount?.type === 'bind' ? [mount.source] : lowerDirs(mounts);
+  } finally {
+    await snapshotter.remove(viewKey);
+  }
+}
+
+interface Settled {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  started: boolean;
+}
+
+/**
+ * Unpacks an image's layers as their bytes become available, in any order and side by side:
+ * each layer is applied into a snapshot of its own while the layers below may still be
+ * unpacking (overlay layers are separate directories), and is stacked and committed strictly
+ * in chain order. A layer whose chainID snapshot exists is skipped without reading its bytes.
+ * A layer fails when any layer below it fails.
+ */
+export class LayerUnpacker {
+  readonly chain: Digest[];
+  #snapshotter: Snapshotter;
+  #diffIds: readonly Digest[];
+  #layers: Settled[];
+  #signal: AbortSignal | undefined;
+  #onDone: (index: number) => void;
+
+  constructor(snapshotter: Snapshotter, diffIds: readonly Digest[], options: { signal?: AbortSignal; onLayerDone?: (index: number) => void } = {}) {
+    if (diffIds.length === 0) throw invalidArgument('unpack image: image has no layers');
+    this.#snapshotter = snapshotter;
+    this.#diffIds = diffIds;
+    this.chain = chainIds(diffIds);
+    this.#signal = options.signal;
+    this.#onDone = options.onLayerDone ?? (() => {});
+    this.#layers = diffIds.map(() => {
+      const layer = { started: false } as Settled;
+      layer.promise = new Promise<void>((resolve, reject) => {
+        layer.resolve = resolve;
+        layer.reject = reject;
+      });
+      layer.promise.catch(() => {}); // a failure is reported by unpack(); waiting layers see it too
+      return layer;
+    });
+  }
+
+  /** Unpacks layer `index` from `bytes` (unless its snapshot exists); resolves once it is committed. */
+  async unpack(index: number, bytes: AsyncIterable<Uint8Array>, label: string): Promise<void> {
+    const layer = this.#layers[index];
+    if (layer === undefined || layer.started) throw new EngineError('internal', `unpack layer ${index}: ${layer ? 'already started' : 'no such layer'}`);
+    layer.started = true;
+    try {
+      const name = this.chain[index]!;
+      if (!(await exists(this.#snapshotter, name))) {
+        await unpackLayer(this.#snapshotter, bytes, {
+          ...(index > 0 ? { parent: this.chain[index - 1]!, parentReady: this.#layers[index - 1]!.promise } : {}),
+          expectedDiffId: this.#diffIds[index]!,
+          name,
+          label,
+          ...(this.#signal ? { signal: this.#signal } : {}),
+        });
+      } else if (index > 0) {
+        await this.#layers[index - 1]!.promise; // chain order, also for what is already there
+      }
+      layer.resolve();
+      this.#onDone(index);
+    } catch (err) {
+      layer.reject(err);
+      throw err;
+    }
+  }
+
+  /** The top layer's chainID once every layer is committed: the parent of a container's snapshot. */
+  async top(): Promise<Digest> {
+    await Promise.all(this.#layers.map((l) => l.promise));
+    return this.chain.at(-1)!;
   }
 }
 

@@ -16,6 +16,14 @@ export const DEFAULT_PLUGIN_DIRS: readonly string[] = ['/usr/lib/cni', '/opt/cni
 
 type Command = 'ADD' | 'CHECK' | 'DEL';
 
+/** How a chain runs: `background` lowers the plugins' CPU priority (see RunOptions.niceness). */
+export interface RunMode {
+  readonly background?: boolean;
+}
+
+/** The nice value of background plugin runs. */
+export const BACKGROUND_NICENESS = 10;
+
 export interface PluginTiming {
   readonly plugin: string;
   readonly command: Command;
@@ -59,7 +67,7 @@ export class CniRunner {
   }
 
   /** Runs one plugin; returns its parsed result (ADD) or undefined (CHECK, DEL). */
-  async execPlugin(command: Command, list: NetConfList, plugin: PluginConf, att: Attachment, prevResult?: CniResult): Promise<CniResult | undefined> {
+  async execPlugin(command: Command, list: NetConfList, plugin: PluginConf, att: Attachment, prevResult?: CniResult, mode: RunMode = {}): Promise<CniResult | undefined> {
     const binary = await this.#binary(plugin.type);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -71,7 +79,8 @@ export class CniRunner {
     };
     if (att.args !== undefined) env['CNI_ARGS'] = att.args;
     const started = performance.now();
-    const result = await run(binary, [], { env, input: CniRunner.stdinFor(list, plugin, att.runtimeConfig, prevResult) });
+    const input = CniRunner.stdinFor(list, plugin, att.runtimeConfig, prevResult);
+    const result = await run(binary, [], { env, input, ...(mode.background === true ? { niceness: BACKGROUND_NICENESS } : {}) });
     this.timings.push({ plugin: plugin.type, command, ms: performance.now() - started });
     const what = `cni ${command.toLowerCase()} ${plugin.type} on network ${list.name}`;
     if (result.code !== 0) throw pluginError(what, plugin.type, result.code, result.stdout, result.stderr);
@@ -87,15 +96,15 @@ export class CniRunner {
    * ADD the whole chain; on failure DEL everything added so far (and the failing plugin, which
    * may have done part of its work) in reverse order, then throw the ADD error.
    */
-  async add(list: NetConfList, att: Attachment): Promise<CniResult> {
+  async add(list: NetConfList, att: Attachment, mode: RunMode = {}): Promise<CniResult> {
     this.timings = [];
     let prev: CniResult | undefined;
     for (let i = 0; i < list.plugins.length; i++) {
       const plugin = list.plugins[i]!;
       try {
-        prev = await this.execPlugin('ADD', list, plugin, att, prev);
+        prev = await this.execPlugin('ADD', list, plugin, att, prev, mode);
       } catch (err) {
-        await this.#delPlugins(list, list.plugins.slice(0, i + 1), att, prev).catch(() => {});
+        await this.#delPlugins(list, list.plugins.slice(0, i + 1), att, prev, mode).catch(() => {});
         throw err;
       }
     }
@@ -109,16 +118,16 @@ export class CniRunner {
   }
 
   /** DEL in reverse order. Every plugin is tried even if one fails (fewer leaks); the first error is thrown. */
-  async del(list: NetConfList, att: Attachment, cached?: CniResult): Promise<void> {
+  async del(list: NetConfList, att: Attachment, cached?: CniResult, mode: RunMode = {}): Promise<void> {
     this.timings = [];
-    await this.#delPlugins(list, list.plugins, att, cached);
+    await this.#delPlugins(list, list.plugins, att, cached, mode);
   }
 
-  async #delPlugins(list: NetConfList, plugins: readonly PluginConf[], att: Attachment, prev: CniResult | undefined): Promise<void> {
+  async #delPlugins(list: NetConfList, plugins: readonly PluginConf[], att: Attachment, prev: CniResult | undefined, mode: RunMode): Promise<void> {
     let first: unknown;
     for (const plugin of [...plugins].reverse()) {
       try {
-        await this.execPlugin('DEL', list, plugin, att, prev);
+        await this.execPlugin('DEL', list, plugin, att, prev, mode);
       } catch (err) {
         first ??= err;
       }

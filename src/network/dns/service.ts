@@ -1,7 +1,8 @@
 /**
  * The embedded DNS server of user networks: containers on a user network resolve each other by
- * container name, short id and alias; other names with a dot go to the host's resolvers from
- * /etc/resolv.conf. Docker listens on 127.0.0.11 inside each namespace (with NAT rules there);
+ * container name, short id and alias, on every user network the asking container is attached to
+ * (as Docker's resolver does: a container connected to a second network asks the same server);
+ * other names with a dot go to the host's resolvers from /etc/resolv.conf. Docker listens on 127.0.0.11 inside each namespace (with NAT rules there);
  * we listen on each network's gateway address instead, so nothing is added to the container's
  * namespace and one socket pair serves the whole network. The default `bridge` network gets no
  * server, as in Docker, and internal networks have no gateway address to listen on.
@@ -83,7 +84,7 @@ export class DnsService {
     const port = this.#options.port ?? 53;
     const udp = createSocket('udp4');
     udp.on('message', (msg, rinfo) => {
-      void this.#answer(info.Name, msg).then((reply) => {
+      void this.#answer(info.Name, msg, rinfo.address).then((reply) => {
         if (reply !== undefined) udp.send(reply, rinfo.port, rinfo.address);
       });
     });
@@ -140,7 +141,7 @@ export class DnsService {
         if (buffered.length < 2 + length) break;
         const message = buffered.subarray(2, 2 + length);
         buffered = buffered.subarray(2 + length);
-        void this.#answer(network, message, true).then((reply) => {
+        void this.#answer(network, message, socket.remoteAddress ?? '', true).then((reply) => {
           if (reply === undefined || reply.length > MAX_TCP_MESSAGE || socket.destroyed) return;
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(reply.length, 0);
@@ -150,21 +151,31 @@ export class DnsService {
     });
   }
 
-  /** Addresses of `name` on `network`: container names, short ids and aliases of live attachments. */
-  async lookup(network: string, name: string): Promise<string[]> {
+  /**
+   * Addresses of `name` for a query that arrived on `network`: container names, short ids and
+   * aliases of live attachments on that network, then on the other networks of the asking
+   * container (found by its address `from` on `network`).
+   */
+  async lookup(network: string, name: string, from?: string): Promise<string[]> {
     const wanted = name.toLowerCase();
+    const entries = (await this.#source.cache.all()).filter((e) => e.result !== undefined && !WarmPool.isPoolId(e.containerId));
+    const asker = from === undefined ? undefined : entries.find((e) => e.network === network && endpointAddress(e) === from)?.containerId;
+    const networks = [network];
+    for (const e of entries) if (asker !== undefined && e.containerId === asker && !networks.includes(e.network) && this.#listeners.has(e.network)) networks.push(e.network);
     const found: string[] = [];
-    for (const entry of await this.#source.cache.all()) {
-      if (entry.network !== network || entry.result === undefined || WarmPool.isPoolId(entry.containerId)) continue;
-      const names = [entry.name ?? '', entry.containerId.slice(0, 12), ...(entry.aliases ?? [])].map((n) => n.toLowerCase());
-      const address = endpointAddress(entry);
-      if (address !== undefined && names.includes(wanted) && !found.includes(address)) found.push(address);
+    for (const net of networks) {
+      for (const entry of entries) {
+        if (entry.network !== net) continue;
+        const names = [entry.name ?? '', entry.containerId.slice(0, 12), ...(entry.aliases ?? [])].map((n) => n.toLowerCase());
+        const address = endpointAddress(entry);
+        if (address !== undefined && names.includes(wanted) && !found.includes(address)) found.push(address);
+      }
     }
     return found;
   }
 
   /** The reply to one message, or undefined to stay silent (a response, or garbage without a header). */
-  async #answer(network: string, message: Buffer, tcp = false): Promise<Buffer | undefined> {
+  async #answer(network: string, message: Buffer, from: string, tcp = false): Promise<Buffer | undefined> {
     let query: Query;
     try {
       query = parseQuery(message);
@@ -176,7 +187,7 @@ export class DnsService {
     const question = query.questions[0];
     if (query.opcode !== 0 || question === undefined) return encodeResponse(query, { rcode: RCODE_NOTIMP });
     try {
-      const local = await this.lookup(network, question.name);
+      const local = await this.lookup(network, question.name, from);
       if (local.length > 0) {
         // AAAA and others for a container name: the name exists, with no records of that type.
         return encodeResponse(query, question.type === TYPE_A ? { addresses: local } : { rcode: RCODE_NOERROR });

@@ -44,14 +44,21 @@ export function iprouteName(id: string): string {
 
 async function linkForIproute(id: string, target: string, iproute: string | null): Promise<void> {
   if (iproute === null) return;
-  await mkdir(iproute, { recursive: true, mode: 0o755 });
   const link = join(iproute, iprouteName(id));
+  // One symlink call in the common case: this runs on every start from the warm pool.
+  try {
+    await symlink(target, link);
+    return;
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'EEXIST') throw err;
+  }
+  await mkdir(iproute, { recursive: true, mode: 0o755 });
   await rm(link, { force: true });
   await symlink(target, link);
 }
 
 /** Creates the namespace with lo up; returns its path. Fails if one of that name exists. */
-export async function createNetns(id: string, options: NetnsOptions = {}): Promise<string> {
+export async function createNetns(id: string, options: NetnsOptions = {}, spawnOptions: { niceness?: number } = {}): Promise<string> {
   checkId(id);
   const { dir, iproute } = dirs(options);
   await mkdir(dir, { recursive: true, mode: 0o711 });
@@ -63,7 +70,7 @@ export async function createNetns(id: string, options: NetnsOptions = {}): Promi
     if (errorCode(err) === 'EEXIST') throw new EngineError('already-exists', `create netns ${id}: already exists`, { cause: err });
     throw err;
   }
-  const result = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up']);
+  const result = await run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'], spawnOptions.niceness === undefined ? {} : { niceness: spawnOptions.niceness });
   if (result.code !== 0) {
     // unshare may have mounted before `ip` failed.
     await run('umount', ['--lazy', path]);
@@ -101,18 +108,22 @@ export async function deleteNetns(id: string, options: NetnsOptions = {}): Promi
   const { dir, iproute } = dirs(options);
   const path = join(dir, id);
   let target = path;
+  let missing = false;
   try {
     const stat = await lstat(path);
     if (stat.isSymbolicLink()) target = await readlink(path);
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') throw err;
+    missing = true;
   }
   if (iproute !== null) {
     await rm(join(iproute, iprouteName(id)), { force: true });
     if (target !== path) await rm(join(iproute, iprouteName(basename(target))), { force: true });
   }
   if (target !== path) await rm(path, { force: true });
-  if (dirname(target) === dir) await unmountAndRemove(target);
+  // No file, no mount on it: nothing to spawn umount for (every container without a namespace of
+  // its own, `--network none` included, is torn down through here).
+  if (dirname(target) === dir && !missing) await unmountAndRemove(target);
 }
 
 async function unmountAndRemove(path: string): Promise<void> {

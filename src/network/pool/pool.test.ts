@@ -66,3 +66,21 @@ test('a failing backend stops refilling until the next replenish', async () => {
   assert.equal(pool.readyCount, 0);
   await pool.drain();
 });
+
+test('a delayed replenish waits for quiet; filled() starts it at once and drain() cancels it', async () => {
+  const backend = memoryBackend();
+  const pool = new WarmPool(2, backend);
+  pool.start();
+  await pool.filled();
+  pool.take();
+  pool.replenish(60_000);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(pool.readyCount, 1, 'no refill before the quiet time');
+  await pool.filled();
+  assert.equal(pool.readyCount, 2, 'filled() does not wait for the timer');
+  pool.take();
+  pool.replenish(60_000);
+  await pool.drain();
+  assert.equal(pool.readyCount, 0);
+  assert.equal(backend.live.size, 2, 'only the two taken entries remain: the cancelled refill made nothing');
+});

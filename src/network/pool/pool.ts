@@ -3,7 +3,8 @@
  * container on it costs file renames instead of a namespace and a CNI chain (tens of
  * milliseconds). The pool knows nothing of CNI: it asks its backend to create and destroy
  * entries, refills one at a time in the background (so it never competes with a burst of starts
- * for both cores), and on drain destroys everything it holds, including entries still being made.
+ * for both cores), after a quiet period that lets the start which took an entry finish first,
+ * and on drain destroys everything it holds, including entries still being made.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,7 @@ export class WarmPool {
   #filling: Promise<void> | undefined;
   #draining = false;
   #started = false;
+  #timer: NodeJS.Timeout | undefined;
   /** The last refill failure, kept for diagnosis (refills stop until the next replenish or start). */
   lastError: unknown;
 
@@ -63,14 +65,37 @@ export class WarmPool {
     return this.#ready.shift();
   }
 
-  /** Starts refilling in the background (after a take, or to retry after a failure). */
-  replenish(): void {
+  /**
+   * Starts refilling in the background (after a take, or to retry after a failure); with a delay,
+   * once `delayMs` passed without another call, so a burst of starts is not slowed by refills.
+   */
+  replenish(delayMs = 0): void {
     this.lastError = undefined;
-    this.#refill();
+    this.#cancelTimer();
+    if (delayMs <= 0) {
+      this.#refill();
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#refill();
+    }, delayMs);
+    // A pending refill must not keep a process alive that has nothing else to do.
+    this.#timer.unref();
   }
 
-  /** Resolves once the pool holds `size` ready entries (or refilling stopped on an error). */
+  #cancelTimer(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Resolves once the pool holds `size` ready entries (or refilling stopped on an error); a delayed refill starts now. */
   async filled(): Promise<void> {
+    if (this.#timer !== undefined) {
+      this.#cancelTimer();
+      this.#refill();
+    }
     while (this.#filling !== undefined) await this.#filling;
   }
 
@@ -99,6 +124,7 @@ export class WarmPool {
   /** Stops refilling and destroys every entry; the pool can be started again afterwards. */
   async drain(): Promise<void> {
     this.#draining = true;
+    this.#cancelTimer();
     await this.filled();
     let first: unknown;
     while (this.#ready.length > 0) {

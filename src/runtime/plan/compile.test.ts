@@ -53,6 +53,38 @@ test('the default spec compiles to launcher, clone, parent and child sections in
   assert.ok(encodePlan(plan).subarray(0, 8).equals(Buffer.from('BRTHPLN1')));
 });
 
+test('the child sets up its mounts while the parent moves it into its cgroup', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const names = ops(compileInitPlan(options(spec)));
+  assert.ok(names.indexOf('REPORT_PID') < names.indexOf('RELEASE_CHILD'));
+  assert.ok(names.indexOf('RELEASE_CHILD') < names.indexOf('WRITE_PID_TO'));
+  assert.ok(names.indexOf('MOUNT_IN_ROOT') < names.indexOf('WAIT_PARENT'));
+  // the cgroup namespace is rooted where the process sits when it unshares: after the wait
+  assert.equal(names.indexOf('WAIT_PARENT') + 1, names.indexOf('UNSHARE'));
+  assert.ok(names.indexOf('UNSHARE') < names.indexOf('PIVOT_ROOT'));
+
+  const withoutCgroup = ops(compileInitPlan(options(spec, { cgroupProcs: [] })));
+  assert.equal(withoutCgroup.includes('RELEASE_CHILD'), false);
+  assert.equal(withoutCgroup.includes('WAIT_PARENT'), false);
+  assert.ok(withoutCgroup.indexOf('UNSHARE') < withoutCgroup.indexOf('MOUNT_IN_ROOT'));
+});
+
+test('a cgroup v2 directory takes the child at clone time, opened before any namespace is joined', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.namespaces = [...spec.linux!.namespaces!.filter((n) => n.type !== 'network'), { type: 'network', path: '/run/netns/x' }];
+  const plan = compileInitPlan(options(spec, { cgroupProcs: [], cloneIntoCgroup: '/sys/fs/cgroup/berth/x' }));
+  const names = ops(plan);
+  assert.deepEqual(find(plan, 'CLONE_INTO_CGROUP'), [['/sys/fs/cgroup/berth/x']]);
+  assert.ok(names.indexOf('CLONE_INTO_CGROUP') < names.indexOf('SETNS'));
+  assert.ok(names.indexOf('SETNS') < names.indexOf('CLONE'));
+  // nothing to migrate: no cgroup.procs write, the child runs straight through
+  assert.equal(names.includes('WRITE_PID_TO'), false);
+  assert.equal(names.includes('RELEASE_CHILD'), false);
+  assert.equal(names.includes('WAIT_PARENT'), false);
+});
+
 test('a user namespace maps ids from the parent and makes the child its root', () => {
   const spec = defaultSpec();
   spec.process!.terminal = false;

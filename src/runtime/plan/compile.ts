@@ -36,6 +36,8 @@ export interface InitPlanOptions {
   relayConsole?: boolean;
   /** cgroup.procs files the container process is written into, one per hierarchy. */
   cgroupProcs: string[];
+  /** A cgroup v2 directory the container process is cloned into (CLONE_INTO_CGROUP). */
+  cloneIntoCgroup?: string;
   /** Where the container's cgroup of each hierarchy is on the host (for `cgroup` mounts). */
   cgroupMounts: CgroupMountSource[];
   preserveFds?: number;
@@ -83,6 +85,8 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
   if (options.detach) launcher.push(step('DAEMONIZE'));
   // The pipes, log and socket belong to the monitor, so they are made in the host's namespaces.
   if (options.stdio) launcher.push(...stdioSteps(options.stdio, options.mode));
+  // opened in the host's namespaces, before any SETNS could change what the path means
+  if (options.cloneIntoCgroup !== undefined) launcher.push(step('CLONE_INTO_CGROUP', options.cloneIntoCgroup));
   for (const type of JOIN_ORDER) {
     const ns = namespaces.find((n) => n.type === type && n.path);
     if (ns?.path) launcher.push(step('SETNS', ns.path, NAMESPACE_FLAGS[type]));
@@ -116,6 +120,11 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
     parent.push(step('WRITE_CHILD_FILE', 'uid_map', idMap(spec.linux?.uidMappings ?? [])));
     parent.push(step('WRITE_CHILD_FILE', 'gid_map', idMap(spec.linux?.gidMappings ?? [])));
   }
+  // A first migration into a cgroup v1 hierarchy waits for an RCU grace period (9-12 ms here):
+  // the child sets up its mounts meanwhile and waits for the parent only before the steps that
+  // need its cgroup (the cgroup namespace, hooks, exec).
+  const overlapCgroup = options.cgroupProcs.length > 0;
+  if (overlapCgroup) parent.push(step('RELEASE_CHILD'));
   for (const procs of options.cgroupProcs) parent.push(step('WRITE_PID_TO', procs));
   parent.push(options.mode === 'wait' ? step('WAIT', options.exitFile ?? '', 1) : step('EXIT'));
 
@@ -124,7 +133,7 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
     // The clone keeps the host's uid, which the new namespace does not map: become its root.
     child.push(step('SETRESGID', 0), step('SETRESUID', 0));
   }
-  if (created('cgroup')) child.push(step('UNSHARE', CLONE_NEWCGROUP));
+  if (!overlapCgroup && created('cgroup')) child.push(step('UNSHARE', CLONE_NEWCGROUP));
   child.push(step('SETSID'));
   const process = spec.process;
   if (process?.oomScoreAdj !== undefined) child.push(step('WRITE_FILE', '/proc/self/oom_score_adj', String(process.oomScoreAdj)));
@@ -144,9 +153,18 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
       selinux: options.host.selinux,
     }),
   );
+  if (overlapCgroup) {
+    child.push(step('WAIT_PARENT'));
+    // its root is the cgroup the process sits in when it unshares
+    if (created('cgroup')) child.push(step('UNSHARE', CLONE_NEWCGROUP));
+  }
   if (options.syncHooks) child.push(step('SYNC', 'hooks'));
   child.push(mountNs ? step('PIVOT_ROOT', options.rootfs) : step('CHROOT', options.rootfs));
   if (mountNs) child.push(...compileRootPropagation(spec));
+  // before /proc/sys turns read-only (runc's order)
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    child.push(step('WRITE_FILE', sysctlPath(key, namespaces), value));
+  }
   for (const path of spec.linux?.maskedPaths ?? []) child.push(step('MASK_PATH', path));
   for (const path of spec.linux?.readonlyPaths ?? []) child.push(step('READONLY_PATH', path));
   if (spec.root?.readonly) child.push(step('REMOUNT', '/', 0x1 /* MS_RDONLY */ | 0x1000 /* MS_BIND */));
@@ -155,9 +173,6 @@ export function compileInitPlan(options: InitPlanOptions): Plan {
   if (spec.domainname !== undefined && spec.domainname !== '') {
     if (!has('uts')) throw invalidArgument('invalid config: domainname: cannot set a domainname without a private UTS namespace');
     child.push(step('SETDOMAINNAME', spec.domainname));
-  }
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
-    child.push(step('WRITE_FILE', sysctlPath(key, namespaces), value));
   }
   if (spec.linux?.personality) child.push(step('PERSONALITY', personality(spec.linux.personality.domain)));
 

@@ -66,6 +66,10 @@ export const Op = {
   STDIO_PIPES: 56,
   LOG_FILE: 57,
   ATTACH_SOCKET: 58,
+  RELEASE_CHILD: 59,
+  WAIT_PARENT: 60,
+  UMOUNT: 61,
+  CLONE_INTO_CGROUP: 62,
 } as const;
 
 export type OpName = keyof typeof Op;

@@ -35,6 +35,13 @@ export interface ShimStartOptions {
   extraFds?: number[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Keep one more shim of this configuration spawned and blocked reading its plan, so that the
+   * next start skips the spawn (a fork of this process and an exec: 2-6 ms, more as the heap
+   * grows). For long-lived callers (the daemon); the spare exits when this process does (EOF on
+   * its plan socket). Ignored with extraFds, env or cwd.
+   */
+  keepSpare?: boolean;
 }
 
 export interface ShimExit {
@@ -108,6 +115,64 @@ export function shimError(msg: ShimErrorMessage): SyscallError {
   return new SyscallError(msg.step, msg.errno, msg.detail);
 }
 
+interface SpawnedShim {
+  child: ChildProcess;
+  socket: Socket;
+  exited: Promise<ShimExit>;
+}
+
+async function spawnShim(path: string, options: ShimStartOptions): Promise<SpawnedShim> {
+  const base = options.stdio ?? ['ignore', 'inherit', 'inherit'];
+  if (base.length > 3) throw new EngineError('invalid-argument', 'start shim: stdio has more than 3 entries');
+  const stdio: StdioOptions = [...base, ...Array<'ignore'>(3 - base.length).fill('ignore'), 'pipe', ...(options.extraFds ?? [])];
+  const child = spawn(path, [], { stdio, env: options.env ?? process.env, cwd: options.cwd });
+  const exited = new Promise<ShimExit>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+  });
+  await new Promise<void>((resolveSpawn, reject) => {
+    child.once('spawn', resolveSpawn);
+    child.once('error', (err) => reject(new EngineError('unavailable', `spawn ${path}: ${err.message}`, { cause: err })));
+  });
+  // Later errors (a failed kill) surface through `exited`, never as an unhandled event.
+  child.on('error', () => {});
+  const socket = child.stdio[3] as Socket | null | undefined;
+  if (!socket) throw new EngineError('internal', `spawn ${path}: no fd 3`);
+  return { child, socket, exited };
+}
+
+/** Spare shims, one per spawn configuration, each blocked reading its plan. */
+const spares = new Map<string, Promise<SpawnedShim | undefined>>();
+
+function spareKey(path: string, options: ShimStartOptions): string | undefined {
+  if (options.extraFds?.length || options.env || options.cwd) return undefined;
+  return JSON.stringify([path, options.stdio ?? null]);
+}
+
+function spawnSpare(key: string, path: string, options: ShimStartOptions): void {
+  if (spares.has(key)) return;
+  const spare = spawnShim(path, options).then(
+    (spawned) => {
+      // A spare keeps nothing alive: this process may exit, and the spare with it.
+      spawned.child.unref();
+      spawned.socket.unref();
+      spawned.socket.on('error', () => {});
+      return spawned;
+    },
+    () => undefined,
+  );
+  spares.set(key, spare);
+}
+
+/** The spare of this configuration, unless it has ended meanwhile. */
+async function takeSpare(key: string): Promise<SpawnedShim | undefined> {
+  const pending = spares.get(key);
+  spares.delete(key); // before the await: two starts at once must not take the same spare
+  const spare = await pending;
+  if (!spare || spare.child.exitCode !== null || spare.child.signalCode !== null || spare.socket.destroyed) return undefined;
+  spare.child.ref();
+  return spare;
+}
+
 /** One running berth-shim and its fd 3. */
 export class ShimConnection {
   readonly child: ChildProcess;
@@ -132,26 +197,16 @@ export class ShimConnection {
     socket.unref();
   }
 
-  /** Spawns the shim and writes the plan on its fd 3. */
+  /** Spawns the shim (or takes the spare one) and writes the plan on its fd 3. */
   static async start(plan: Plan, options: ShimStartOptions = {}): Promise<ShimConnection> {
     const path = options.shimPath ?? shimPath();
-    const base = options.stdio ?? ['ignore', 'inherit', 'inherit'];
-    if (base.length > 3) throw new EngineError('invalid-argument', 'start shim: stdio has more than 3 entries');
-    const stdio: StdioOptions = [...base, ...Array<'ignore'>(3 - base.length).fill('ignore'), 'pipe', ...(options.extraFds ?? [])];
-    const child = spawn(path, [], { stdio, env: options.env ?? process.env, cwd: options.cwd });
-    const exited = new Promise<ShimExit>((resolveExit) => {
-      child.once('exit', (code, signal) => resolveExit({ code, signal }));
-    });
-    await new Promise<void>((resolveSpawn, reject) => {
-      child.once('spawn', resolveSpawn);
-      child.once('error', (err) => reject(new EngineError('unavailable', `spawn ${path}: ${err.message}`, { cause: err })));
-    });
-    // Later errors (a failed kill) surface through `exited`, never as an unhandled event.
-    child.on('error', () => {});
-    const socket = child.stdio[3] as Socket | null | undefined;
-    if (!socket) throw new EngineError('internal', `spawn ${path}: no fd 3`);
-    const conn = new ShimConnection(child, socket, exited);
-    socket.write(encodePlan(plan));
+    const key = options.keepSpare ? spareKey(path, options) : undefined;
+    let spawned = key === undefined ? undefined : await takeSpare(key);
+    spawned ??= await spawnShim(path, options);
+    const conn = new ShimConnection(spawned.child, spawned.socket, spawned.exited);
+    spawned.socket.write(encodePlan(plan));
+    // The next spare is spawned while this shim clones and sets up its container.
+    if (key !== undefined) setImmediate(() => spawnSpare(key, path, options));
     return conn;
   }
 

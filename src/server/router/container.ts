@@ -4,7 +4,7 @@
  * back; Docker semantics live behind the interface.
  */
 
-import type { ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, WaitCondition, WaitResponse } from '../../api/index.ts';
+import type { ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerSummary, ContainerUpdateRequest, WaitCondition, WaitResponse } from '../../api/index.ts';
 import { invalidArgument } from '../../util/errors.ts';
 import { Router } from '../router.ts';
 import { boolParam, filtersParam, intParam, readJson } from '../request.ts';
@@ -63,6 +63,10 @@ export interface ContainerBackend {
   unpause(ref: string): Promise<void>;
   restart(ref: string, options: { signal?: string; timeout?: number }): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
+  /** `docker container prune`: the removed IDs (null when none) */
+  pruneContainers(filters: Record<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
+  /** `docker update`: resources and restart policy (moby's UpdateConfig) */
+  update(ref: string, request: ContainerUpdateRequest): Promise<{ Warnings: string[] }>;
   /** whether the container has a TTY (raw output instead of multiplexed frames) */
   isTty(ref: string): Promise<boolean>;
   logs(ref: string, options: LogsOptions): Promise<AsyncIterable<OutputChunk>>;
@@ -121,9 +125,17 @@ export function containerRouter(backend: ContainerBackend): Router {
       await backend.restart(params['id']!, stopOptions(query));
       reply.status(204);
     })
+    .add('POST', '/containers/prune', async ({ query, reply }) => {
+      reply.json(200, await backend.pruneContainers(filtersParam(query)));
+    })
     .add('POST', '/containers/{id}/rename', async ({ params, query, reply }) => {
       await backend.rename(params['id']!, query.get('name') ?? '');
       reply.status(204);
+    })
+    .add('POST', '/containers/{id}/update', async ({ req, params, reply }) => {
+      const body = await readJson<ContainerUpdateRequest>(req);
+      if (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidArgument('update config cannot be empty');
+      reply.json(200, await backend.update(params['id']!, body));
     })
     .add('DELETE', '/containers/{id}', async ({ params, query, reply }) => {
       await backend.remove(params['id']!, { force: boolParam(query, 'force'), volumes: boolParam(query, 'v') });

@@ -7,7 +7,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
-import { invalidArgument, notImplemented } from '../../util/errors.ts';
+import { invalidArgument } from '../../util/errors.ts';
 import { Router, type Reply } from '../router.ts';
 import { boolParam, filtersParam } from '../request.ts';
 
@@ -180,10 +180,5 @@ export function imageRouter(backend: ImageBackend): Router {
     })
     .add('GET', '/system/df', async ({ reply }) => {
       reply.json(200, await backend.diskUsage());
-    })
-    .add('POST', '/build', async ({ req }) => {
-      // the client is uploading its build context: take it, so it reads our answer, not EPIPE
-      for await (const _ of req) void _;
-      throw notImplemented('building images is not supported yet by berthd: build with another tool and `docker load` the result');
     });
 }

@@ -34,8 +34,13 @@ export function observeRouter(backend: ObserveBackend): Router {
       const events = await backend.events({ ...(since ? { since } : {}), ...(until ? { until } : {}), filters: filtersParam(query), signal });
       reply.begin(200, { 'Content-Type': 'application/json' });
       for await (const event of events) {
-        if (!reply.write(`${JSON.stringify(event)}\n`)) await reply.drained();
+        if (!reply.write(`${jsonWithIntegers(event)}\n`)) await reply.drained();
       }
       reply.end();
     });
+}
+
+/** JSON in which bigints are written as plain numbers (Go's int64 fields: an event's timeNano). */
+export function jsonWithIntegers(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v}` : v)).replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }

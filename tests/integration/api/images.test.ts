@@ -198,18 +198,6 @@ describe('docker image commands against berthd', () => {
       await d.docker('volume', 'rm', 'images-df');
     }
   });
-
-  it('docker build is refused with a clear 501', async () => {
-    const context = join(d.dir, 'build-context');
-    await mkdir(context);
-    await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nRUN true\n');
-    const build = await d.docker('build', context);
-    assert.equal(build.code, 1);
-    assert.match(build.stderr, /Error response from daemon: building images is not supported yet by berthd/);
-    const raw = await d.api('POST', '/v1.51/build', 'not a tarball', { 'Content-Type': 'application/x-tar' });
-    assert.equal(raw.status, 501);
-    assert.match(JSON.parse(raw.body).message, /^building images is not supported yet/);
-  });
 });
 
 describe('docker pull and push against loopback registries', () => {

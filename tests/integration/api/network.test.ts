@@ -317,6 +317,43 @@ describe('docker networking against berthd', { skip, concurrency: false }, () =>
     await docker('network', 'rm', `dns${tag}`, `other${tag}`);
   });
 
+  it('network connect of a running container: it resolves names on the new network (resolv.conf and hosts rewritten), and disconnect undoes it', async () => {
+    await docker('network', 'create', `cn1${tag}`);
+    await docker('network', 'create', `cn2${tag}`);
+    await docker('run', '-d', '--name', `peer${tag}`, '--network', `cn1${tag}`, '--network-alias', `svc${tag}`, 'busybox', 'sleep', '60');
+    await docker('run', '-d', '--name', `far${tag}`, '--network', `cn2${tag}`, 'busybox', 'sleep', '60');
+    // Started on the default bridge: no embedded DNS, the host's resolvers.
+    await docker('run', '-d', '--name', `late${tag}`, 'busybox', 'sleep', '60');
+    const lookup = (name: string): Promise<string> =>
+      docker('exec', `late${tag}`, 'sh', '-c', `nslookup ${name} >/dev/null 2>&1 && ping -c1 -W2 ${name} >/dev/null 2>&1 && echo reached || echo unknown`).then((s) => s.trim());
+    try {
+      assert.equal(await lookup(`peer${tag}`), 'unknown', 'not resolvable from the default bridge');
+      await docker('network', 'connect', `cn1${tag}`, `late${tag}`);
+      const late = await inspect(`late${tag}`);
+      const cn1 = late.NetworkSettings.Networks[`cn1${tag}`];
+      assert.equal((await docker('exec', `late${tag}`, 'grep', '^nameserver', '/etc/resolv.conf')).trim(), `nameserver ${cn1.Gateway}`);
+      const hostsLines = (await docker('exec', `late${tag}`, 'cat', '/etc/hosts')).split('\n');
+      assert.ok(hostsLines.includes(`${cn1.IPAddress}\t${late.Config.Hostname}`), hostsLines.join('\n'));
+      assert.equal(await lookup(`peer${tag}`), 'reached', 'the container on the new network by name');
+      assert.equal(await lookup(`svc${tag}`), 'reached', 'and by alias');
+      // A second user network: the same server answers for names on every network of the asker.
+      await docker('network', 'connect', `cn2${tag}`, `late${tag}`);
+      const cn2 = (await inspect(`late${tag}`)).NetworkSettings.Networks[`cn2${tag}`];
+      assert.equal(await lookup(`far${tag}`), 'reached', 'names on the second network');
+      assert.equal((await docker('exec', `late${tag}`, 'grep', '^nameserver', '/etc/resolv.conf')).trim(), `nameserver ${cn1.Gateway}`);
+      await docker('network', 'disconnect', `cn1${tag}`, `late${tag}`);
+      assert.equal(await lookup(`peer${tag}`), 'unknown', 'gone with the network');
+      assert.equal(await lookup(`far${tag}`), 'reached');
+      assert.ok(!(await docker('exec', `late${tag}`, 'cat', '/etc/hosts')).includes(cn1.IPAddress), 'its hosts line is gone');
+      await docker('network', 'disconnect', `cn2${tag}`, `late${tag}`);
+      const resolv = await docker('exec', `late${tag}`, 'cat', '/etc/resolv.conf');
+      assert.ok(!resolv.includes(`nameserver ${cn1.Gateway}\n`) && !resolv.includes(`nameserver ${cn2.Gateway}\n`), `the host resolvers again: ${resolv}`);
+    } finally {
+      await d.docker('rm', '-f', `late${tag}`, `peer${tag}`, `far${tag}`);
+      await d.docker('network', 'rm', `cn1${tag}`, `cn2${tag}`);
+    }
+  });
+
   it('50 run/rm cycles leave no veth, netns, lease or rule behind', async () => {
     await docker('network', 'create', `cyc${tag}`);
     const dirs = await ourLeaseDirs();

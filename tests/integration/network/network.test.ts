@@ -10,9 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NetworkManager, iprouteName, listNetns, parseCidr, overlaps, hostPrefixes } from '../../../src/network/index.ts';
 import type { Endpoint } from '../../../src/network/index.ts';
 import { CniError, CniRunner } from '../../../src/network/cni/index.ts';
@@ -382,8 +384,114 @@ describe('network', { skip, concurrency: false }, () => {
     assert.deepEqual(await hostCounts(leases), before);
   });
 
+  /** Rules that name an address or id (a leak check that other sessions' rules cannot disturb). */
+  async function rulesMentioning(pattern: RegExp): Promise<string[]> {
+    return (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.startsWith('-A') && pattern.test(l));
+  }
+
+  test('a teardown issued while the ADD is in flight waits for it (fresh and pooled)', async () => {
+    await manager.pool.filled();
+    for (const [id, options] of [[`raf${tag}`, { network: userNet }], [`rap${tag}`, {}]] as const) {
+      const preparing = manager.prepare(id, options);
+      // Same tick: the DEL must not run before the ADD it undoes has a result.
+      const tearing = manager.teardown(id);
+      const sandbox = await preparing;
+      await tearing;
+      const ip = sandbox.endpoints[0]!.ipAddress.replace(/\./g, '\\.');
+      assert.deepEqual(await rulesMentioning(new RegExp(`${ip}/|${id}`)), [], `no rule of ${id} (${sandbox.pooled ? 'pooled' : 'fresh'}) left`);
+      assert.deepEqual(await manager.endpoints(id), []);
+      assert.ok(!(await listNetns({ dir: netnsDir })).some((n) => n.id === id));
+      await assert.rejects(access(join(leaseDir(`${cniPrefix}${options.network ?? 'bridge'}`), sandbox.endpoints[0]!.ipAddress)));
+    }
+  });
+
+  test('reconcile while the pool refills leaves the pool whole', async () => {
+    await manager.pool.drain();
+    manager.pool.start();
+    // The pool makes its entries while reconcile runs (as at daemon start): none may be torn down.
+    for (let i = 0; i < 4; i++) {
+      const cleaned = await manager.reconcile([]);
+      assert.deepEqual(cleaned.filter((id) => id.startsWith('pool-')), [], 'reconcile took no pool entry');
+    }
+    await manager.pool.filled();
+    assert.equal(manager.pool.readyCount, 2);
+    for (const id of manager.pool.owned()) {
+      const [entry] = await manager.cache.forContainer(id);
+      assert.ok(entry?.result !== undefined, `${id} is attached`);
+      assert.ok((await listNetns({ dir: netnsDir })).some((n) => n.id === id), `${id} has its namespace`);
+    }
+    const id = `rcp${tag}`;
+    const sandbox = await manager.prepare(id);
+    try {
+      assert.equal(sandbox.pooled, true);
+      const ping = await inNetns(iprouteName(id), ['busybox', 'ping', '-c', '1', '-W', '2', sandbox.endpoints[0]!.gateway]);
+      assert.equal(ping.code, 0, 'a pooled namespace that lived through reconcile is attached');
+    } finally {
+      await manager.teardown(id);
+    }
+  });
+
+  test('kill -9 of the daemon mid-ADD: reconcile waits for the orphaned plugin and removes what it made', async () => {
+    // A second "daemon" in a child process, with its own state, bridge and namespace directory.
+    const kTag = `k${tag}`;
+    const kState = await mkdtemp(join(tmpdir(), 'berth-net-kill-'));
+    const kNetns = `/run/berth/test-netns-${kTag}`;
+    const kOptions = { stateDir: kState, netnsDir: kNetns, cniPrefix: `bk${tag}-`, defaultBridge: `bk${tag}0`, poolSize: 0 };
+    const child = join(kState, 'daemon.mts');
+    const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    await writeFile(child, [
+      `import { NetworkManager } from ${JSON.stringify(join(repo, 'src', 'network', 'index.ts'))};`,
+      `const manager = new NetworkManager(${JSON.stringify(kOptions)});`,
+      'await manager.init();',
+      `await manager.prepare(${JSON.stringify(kTag)});`,
+      "process.stdout.write('attached\\n');",
+    ].join('\n'));
+    const daemon = spawn(process.execPath, ['--import', 'tsx', child], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    daemon.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    daemon.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    let restarted: NetworkManager | undefined;
+    try {
+      // Killed while the last plugin of the chain (firewall) runs: it goes on to add its rules.
+      let killed = false;
+      while (!killed && daemon.exitCode === null) {
+        const children = await readFile(`/proc/${daemon.pid}/task/${daemon.pid}/children`, 'utf8').catch(() => '');
+        for (const pid of children.split(' ').filter(Boolean)) {
+          if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).startsWith('/usr/lib/cni/firewall')) {
+            daemon.kill('SIGKILL');
+            killed = true;
+            break;
+          }
+        }
+        if (!killed) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await exited;
+      assert.ok(killed, `the child was killed mid-ADD (it exited on its own: ${output})`);
+      const entry = (await new NetworkManager(kOptions).cache.forContainer(kTag))[0];
+      assert.ok(entry !== undefined && entry.result === undefined, 'the attachment was left without a result');
+      restarted = new NetworkManager(kOptions);
+      await restarted.init();
+      assert.deepEqual(await restarted.reconcile([]), [kTag]);
+      const subnet = (await restarted.inspect('bridge')).IPAM.Config[0]!.Subnet.split('.').slice(0, 2).join('\\.');
+      assert.deepEqual(await rulesMentioning(new RegExp(`${kTag}|${subnet}\\.`)), [], 'no rule of the killed ADD is left');
+      assert.equal((await run('ip', ['-o', 'link', 'show', 'master', `bk${tag}0`])).stdout.trim(), '', 'no veth on the bridge');
+      assert.deepEqual((await readdir(leaseDir(`bk${tag}-bridge`)).catch(() => [] as string[])).filter((n) => /^\d/.test(n)), [], 'no lease');
+      assert.deepEqual(await listNetns({ dir: kNetns }), []);
+    } finally {
+      if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+      await exited;
+      const last = restarted ?? new NetworkManager(kOptions);
+      if (restarted === undefined) await last.init().catch(() => {});
+      await last.destroy().catch(() => {});
+      await rm(kState, { recursive: true, force: true });
+      await rmdir(kNetns).catch(() => {});
+    }
+  });
+
   test('networks are removed with their bridge and leases', async () => {
-    const bridges = [(await manager.inspect(userNet)).Options['com.docker.network.bridge.name']!, (await manager.inspect(internalNet)).Options['com.docker.network.bridge.name']!];
+    // a user network's bridge is br-<first 12 of its id>, as Docker names them
+    const bridges = [`br-${(await manager.inspect(userNet)).Id.slice(0, 12)}`, `br-${(await manager.inspect(internalNet)).Id.slice(0, 12)}`];
     await manager.removeNetwork(internalNet);
     const keep = `keep${tag}`;
     await manager.prepare(keep, { network: userNet });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs } from '../args.ts';
-import { createBody, parsePublish, ramInBytes, withDefaultTag } from './run.ts';
+import { createBody, parsePublish, ramInBytes } from './container-opts.ts';
+import { withDefaultTag } from './run.ts';
 import { detachSequence } from './streams.ts';
 
 test('sizes are binary multiples as go-units reads them', () => {

@@ -6,153 +6,15 @@
  */
 
 import { ApiError, type EngineClient } from '../../../client/index.ts';
-import { parseArgs, requireArgs, UsageError, type FlagSpecs, type Parsed } from '../args.ts';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { parseArgs, requireArgs, UsageError, type Parsed } from '../args.ts';
 import { write, type Io } from '../context.ts';
+import { CREATE_FLAGS, OptionError, createBody } from './container-opts.ts';
 import { followResize, pump } from './streams.ts';
 
 export interface ApiContext {
   client: EngineClient;
   io: Io;
-}
-
-const CREATE_FLAGS: FlagSpecs = {
-  detach: { type: 'bool', short: 'd' },
-  rm: { type: 'bool' },
-  name: { type: 'string' },
-  env: { type: 'list', short: 'e' },
-  workdir: { type: 'string', short: 'w' },
-  user: { type: 'string', short: 'u' },
-  volume: { type: 'list', short: 'v' },
-  publish: { type: 'list', short: 'p' },
-  expose: { type: 'list' },
-  network: { type: 'string', aliases: ['net'] },
-  entrypoint: { type: 'string' },
-  interactive: { type: 'bool', short: 'i' },
-  tty: { type: 'bool', short: 't' },
-  memory: { type: 'string', short: 'm' },
-  'memory-swap': { type: 'string' },
-  cpus: { type: 'string' },
-  'cpu-shares': { type: 'string', short: 'c' },
-  'pids-limit': { type: 'string' },
-  'cap-add': { type: 'list' },
-  'cap-drop': { type: 'list' },
-  privileged: { type: 'bool' },
-  'read-only': { type: 'bool' },
-  tmpfs: { type: 'list' },
-  label: { type: 'list', short: 'l' },
-  hostname: { type: 'string', short: 'h' },
-  init: { type: 'bool' },
-  restart: { type: 'string' },
-  'stop-signal': { type: 'string' },
-  'stop-timeout': { type: 'string' },
-  'security-opt': { type: 'list' },
-  'volumes-from': { type: 'list' },
-  platform: { type: 'string' },
-  'sig-proxy': { type: 'bool' },
-  'detach-keys': { type: 'string' },
-  help: { type: 'bool' },
-};
-
-/** go-units RAMInBytes: `512m`, `1g`, `100k`, plain bytes; binary multiples. */
-export function ramInBytes(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`invalid argument "${text}" for "-m, --memory" flag: invalid size: '${text}'`);
-  const power = ' kmgtp'.indexOf((match[2] || ' ').toLowerCase());
-  return Math.round(Number(match[1]) * 1024 ** power);
-}
-
-/** `[ip:][hostPort:]containerPort[/proto]` → ExposedPorts and PortBindings entries. */
-export function parsePublish(spec: string): { port: string; binding: { HostIp: string; HostPort: string } } {
-  const [addr, proto = 'tcp'] = spec.split('/') as [string, string?];
-  const parts = addr.split(':');
-  const container = parts.pop()!;
-  const hostPort = parts.pop() ?? '';
-  const hostIp = parts.join(':');
-  if (!/^\d+$/.test(container) || (hostPort !== '' && !/^\d+$/.test(hostPort))) throw new UsageError(`invalid argument "${spec}" for "-p, --publish" flag: invalid port format`);
-  return { port: `${container}/${proto}`, binding: { HostIp: hostIp, HostPort: hostPort } };
-}
-
-function keyValues(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    out[eq === -1 ? item : item.slice(0, eq)] = eq === -1 ? '' : item.slice(eq + 1);
-  }
-  return out;
-}
-
-/** The create body (Config with HostConfig) from `run`/`create` flags. */
-export function createBody(flags: Parsed['flags'], image: string, cmd: string[]): Record<string, unknown> {
-  const list = (name: string): string[] => (flags[name] as string[] | undefined) ?? [];
-  const str = (name: string): string | undefined => flags[name] as string | undefined;
-  const interactive = flags['interactive'] === true;
-  const detach = flags['detach'] === true;
-  const host: Record<string, unknown> = {
-    Binds: [] as string[],
-    AutoRemove: flags['rm'] === true,
-    Privileged: flags['privileged'] === true,
-    ReadonlyRootfs: flags['read-only'] === true,
-    CapAdd: list('cap-add'),
-    CapDrop: list('cap-drop'),
-    SecurityOpt: list('security-opt'),
-    VolumesFrom: list('volumes-from'),
-    PortBindings: {} as Record<string, unknown[]>,
-  };
-  const volumes: Record<string, object> = {};
-  for (const spec of list('volume')) {
-    if (spec.includes(':')) (host['Binds'] as string[]).push(spec);
-    else volumes[spec] = {};
-  }
-  const exposed: Record<string, object> = {};
-  for (const spec of list('expose')) exposed[spec.includes('/') ? spec : `${spec}/tcp`] = {};
-  for (const spec of list('publish')) {
-    const { port, binding } = parsePublish(spec);
-    exposed[port] = {};
-    ((host['PortBindings'] as Record<string, unknown[]>)[port] ??= []).push(binding);
-  }
-  if (list('tmpfs').length > 0) {
-    host['Tmpfs'] = Object.fromEntries(list('tmpfs').map((t) => {
-      const colon = t.indexOf(':');
-      return colon === -1 ? [t, ''] : [t.slice(0, colon), t.slice(colon + 1)];
-    }));
-  }
-  if (str('network') !== undefined) host['NetworkMode'] = str('network');
-  if (str('memory') !== undefined) host['Memory'] = ramInBytes(str('memory')!);
-  if (str('memory-swap') !== undefined) host['MemorySwap'] = str('memory-swap') === '-1' ? -1 : ramInBytes(str('memory-swap')!);
-  if (str('cpus') !== undefined) {
-    const cpus = Number(str('cpus'));
-    if (!Number.isFinite(cpus) || cpus < 0) throw new UsageError(`invalid argument "${str('cpus')}" for "--cpus" flag: failed to parse ${str('cpus')} as a rational number`);
-    host['NanoCpus'] = Math.round(cpus * 1e9);
-  }
-  if (str('cpu-shares') !== undefined) host['CpuShares'] = Number(str('cpu-shares'));
-  if (str('pids-limit') !== undefined) host['PidsLimit'] = Number(str('pids-limit'));
-  if (flags['init'] === true) host['Init'] = true;
-  if (str('restart') !== undefined) {
-    const [name, count] = str('restart')!.split(':');
-    host['RestartPolicy'] = { Name: name, MaximumRetryCount: count === undefined ? 0 : Number(count) };
-  }
-  const config: Record<string, unknown> = {
-    Image: image,
-    Cmd: cmd.length > 0 ? cmd : null,
-    Env: list('env'),
-    Labels: keyValues(list('label')),
-    Tty: flags['tty'] === true,
-    OpenStdin: interactive,
-    StdinOnce: interactive && !detach,
-    AttachStdin: interactive && !detach,
-    AttachStdout: !detach,
-    AttachStderr: !detach,
-    ExposedPorts: exposed,
-    Volumes: volumes,
-    HostConfig: host,
-  };
-  if (str('entrypoint') !== undefined) config['Entrypoint'] = str('entrypoint') === '' ? [''] : [str('entrypoint')];
-  if (str('workdir') !== undefined) config['WorkingDir'] = str('workdir');
-  if (str('user') !== undefined) config['User'] = str('user');
-  if (str('hostname') !== undefined) config['Hostname'] = str('hostname');
-  if (str('stop-signal') !== undefined) config['StopSignal'] = str('stop-signal');
-  if (str('stop-timeout') !== undefined) config['StopTimeout'] = Number(str('stop-timeout'));
-  return config;
 }
 
 /** `busybox` → `busybox:latest`, as docker names the image it could not find. */
@@ -226,10 +88,59 @@ function parseCreate(argv: string[], verb: string): { flags: Parsed['flags']; im
   return { flags, image, cmd };
 }
 
+/**
+ * docker's --cidfile: refused when the file exists (another container may own it), created
+ * before the container is, the ID written once it exists, removed when the create failed.
+ */
+class CidFile {
+  #fd: number | undefined;
+  readonly path: string | undefined;
+
+  constructor(path: string | undefined) {
+    this.path = path;
+    if (path === undefined) return;
+    try {
+      this.#fd = openSync(path, 'wx', 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new OptionError(`container ID file found, make sure the other container isn't running or delete ${path}`);
+      throw new OptionError(`failed to create the container ID file: open ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  written(id: string): void {
+    if (this.#fd === undefined) return;
+    writeSync(this.#fd, id);
+    closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  abandon(): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+    unlinkSync(this.path!);
+  }
+}
+
+/** The create request from the flags, then the container (pulling its image when missing). */
+async function createFromFlags(ctx: ApiContext, flags: Parsed['flags'], image: string, cmd: string[], adjust: (body: Record<string, unknown>) => void = () => {}): Promise<string> {
+  const body = createBody(flags, image, cmd);
+  adjust(body);
+  const cidFile = new CidFile(flags['cidfile'] as string | undefined);
+  try {
+    const id = await createContainer(ctx, body, flags['name'] as string | undefined, flags['platform'] as string | undefined);
+    cidFile.written(id);
+    return id;
+  } finally {
+    cidFile.abandon();
+  }
+}
+
 export async function createCommand(ctx: ApiContext, argv: string[]): Promise<number> {
   const { flags, image, cmd } = parseCreate(argv, 'create');
   try {
-    const id = await createContainer(ctx, createBody(flags, image, cmd), flags['name'] as string | undefined, flags['platform'] as string | undefined);
+    const id = await createFromFlags(ctx, flags, image, cmd);
     await write(ctx.io.stdout, `${id}\n`);
     return 0;
   } catch (err) {
@@ -243,13 +154,14 @@ export async function runCommand(ctx: ApiContext, argv: string[]): Promise<numbe
   const tty = flags['tty'] === true;
   const interactive = flags['interactive'] === true;
   const { io } = ctx;
-  const body = createBody(flags, image, cmd);
   const output = io.stdout as { columns?: number; rows?: number };
   // the size at create, as docker sends it: input typed before the first resize sees the right size
-  if (tty && io.stdoutIsTTY && output.rows && output.columns) (body['HostConfig'] as Record<string, unknown>)['ConsoleSize'] = [output.rows, output.columns];
+  const consoleSize = (body: Record<string, unknown>): void => {
+    if (tty && io.stdoutIsTTY && output.rows && output.columns) (body['HostConfig'] as Record<string, unknown>)['ConsoleSize'] = [output.rows, output.columns];
+  };
   let id: string;
   try {
-    id = await createContainer(ctx, body, flags['name'] as string | undefined, flags['platform'] as string | undefined);
+    id = await createFromFlags(ctx, flags, image, cmd, consoleSize);
   } catch (err) {
     return failRun(ctx, 'run', err, 125);
   }

@@ -1,0 +1,1 @@
+export { parseGoDuration } from '../../util/go-duration.ts';
