@@ -10,7 +10,10 @@
  *   exec      start() call → the init is no longer the shim (/proc/PID/exe changed, or it is gone)
  *   delete    deleteContainer() (not part of start latency; shown so the cycle adds up)
  *
- *   node --import tsx bench/library-start.ts [--runs 50] [--warmup 5] [--mode exit|wait] [--json]
+ *   node --import tsx bench/library-start.ts [--runs 50] [--warmup 5] [--mode exit|wait] [--spare] [--json]
+ *
+ * --spare: create() keeps a spare shim spawned for the next one (`keepSpareShim`, as the daemon
+ * does), so a cycle's create takes it instead of spawning: the daemon's figure, not the CLI's.
  *
  * Env: NODE_EXTRA_CA_CERTS does not matter here (it only costs at Node start-up, outside the
  * timings). Needs root and a built native/build/berth-shim.
@@ -32,12 +35,13 @@ type Sample = Record<'compile' | 'create' | 'start' | 'exec' | 'delete', number>
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function options(): { runs: number; warmup: number; mode: Mode; json: boolean } {
+function options(): { runs: number; warmup: number; mode: Mode; spare: boolean; json: boolean } {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '5' },
       mode: { type: 'string', default: 'exit' },
+      spare: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -45,7 +49,7 @@ function options(): { runs: number; warmup: number; mode: Mode; json: boolean } 
   const warmup = Number(values.warmup);
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) throw invalidArgument('parse options: --runs and --warmup take whole numbers');
   if (values.mode !== 'exit' && values.mode !== 'wait') throw invalidArgument(`parse options: --mode ${values.mode}: want exit or wait`);
-  return { runs, warmup, mode: values.mode, json: values.json ?? false };
+  return { runs, warmup, mode: values.mode, spare: values.spare ?? false, json: values.json ?? false };
 }
 
 /** The executable behind a pid, or undefined once it has exited (a zombie has none either). */
@@ -88,9 +92,9 @@ function timeCompile(rt: Runtime, record: ContainerRecord, mode: Mode): number {
   return performance.now() - t0;
 }
 
-async function cycle(rt: Runtime, bundle: string, id: string, mode: Mode): Promise<Sample> {
+async function cycle(rt: Runtime, bundle: string, id: string, mode: Mode, spare: boolean): Promise<Sample> {
   const t0 = performance.now();
-  const { record, shim } = await create(rt, id, { bundle, mode, stdio: ['ignore', 'ignore', 'inherit'] });
+  const { record, shim } = await create(rt, id, { bundle, mode, stdio: ['ignore', 'ignore', 'inherit'], keepSpareShim: spare });
   const t1 = performance.now();
   try {
     const shimExe = exeOf(record.pid);
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     const total = opts.warmup + opts.runs;
     for (let i = 0; i < total && !stop; i++) {
       current = `libstart-${tag}-${i}`;
-      const sample = await cycle(rt, bundle, current, opts.mode);
+      const sample = await cycle(rt, bundle, current, opts.mode, opts.spare);
       current = undefined;
       if (i >= opts.warmup) samples.push(sample);
     }
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
     const ca = process.env['NODE_EXTRA_CA_CERTS'] ? 'set' : 'unset';
     const header = `${new Date().toISOString()}, load average ${load}, ${cpus().length} CPUs, node ${process.version}, NODE_EXTRA_CA_CERTS ${ca} (costs only at start-up, outside the timings)`;
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ when: header, mode: opts.mode, runs: samples.length, args: spec.process?.args, summary, samples }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ when: header, mode: opts.mode, spare: opts.spare, runs: samples.length, args: spec.process?.args, summary, samples }, null, 2) + '\n');
       return;
     }
     const fmt = (x: number): string => x.toFixed(2);
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
       ['delete', 'deleteContainer({ force })'],
     ] as const;
     const lines = [
-      `### Library start latency, busybox /bin/true, mode ${opts.mode} (${header})`,
+      `### Library start latency, busybox /bin/true, mode ${opts.mode}${opts.spare ? ', spare shim' : ''} (${header})`,
       '',
       `${samples.length} containers in one Node process after ${opts.warmup} warm-up; ms.`,
       '',

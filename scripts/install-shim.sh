@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Installs berth-shim as /run/berth/shim/berth-shim on a read-only bind mount. No container can
-# then reach a writable copy of the binary that runs beside it (CVE-2019-5736), and every
-# monitor shares one page cache instead of each running a private sealed memfd copy.
+# Installs berth-shim and berth-init (docker's --init) in /run/berth/shim/ on a read-only bind
+# mount. No container can then reach a writable copy of a binary that runs beside it or inside
+# it (CVE-2019-5736), and every monitor shares one page cache instead of each running a private
+# sealed memfd copy. Each copy keeps its build's mtime: the engine uses it only while it matches.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-src=native/build/berth-shim
 dir=/run/berth/shim
-[[ -x $src ]] || { echo "install-shim: $src not built (run node scripts/build.mjs)" >&2; exit 1; }
-if [[ -f $dir/berth-shim ]] && cmp -s "$src" "$dir/berth-shim"; then exit 0; fi
+binaries=(berth-shim berth-init)
+for name in "${binaries[@]}"; do
+  [[ -x native/build/$name ]] || { echo "install-shim: native/build/$name not built (run node scripts/build.mjs)" >&2; exit 1; }
+done
+current=1
+for name in "${binaries[@]}"; do
+  [[ -f $dir/$name && $(stat -c '%s %y' "$dir/$name") == $(stat -c '%s %y' "native/build/$name") ]] && cmp -s "native/build/$name" "$dir/$name" || current=0
+done
+((current)) && exit 0
 mkdir -p "$dir"
 if mountpoint -q "$dir"; then umount "$dir"; fi
-install -m 0755 "$src" "$dir/.berth-shim.new"
-mv "$dir/.berth-shim.new" "$dir/berth-shim"
-touch -r "$src" "$dir/berth-shim"
+for name in "${binaries[@]}"; do
+  install -m 0755 "native/build/$name" "$dir/.$name.new"
+  mv "$dir/.$name.new" "$dir/$name"
+  touch -r "native/build/$name" "$dir/$name"
+done
 mount --bind "$dir" "$dir"
 mount -o remount,bind,ro "$dir"
-echo "install-shim: $dir/berth-shim (read-only)" >&2
+echo "install-shim: ${binaries[*]} in $dir (read-only)" >&2

@@ -306,3 +306,21 @@ export interface ExecCreateRequest {
   Privileged?: boolean;
   DetachKeys?: string;
 }
+
+/** `POST /build` (the legacy builder): the context tarball and moby's query options, decoded. */
+export interface BuildRequest {
+  context: AsyncIterable<Uint8Array>;
+  /** path of the Dockerfile inside the context */
+  dockerfile?: string;
+  tags: string[];
+  buildArgs?: Record<string, string | null>;
+  labels?: Record<string, string>;
+  target?: string;
+  pull?: boolean;
+  platform?: string;
+  /** remove intermediate containers after a successful step (default true) */
+  rm?: boolean;
+  forceRm?: boolean;
+  noCache?: boolean;
+  signal?: AbortSignal;
+}

@@ -30,6 +30,7 @@ Options:
       --cni-prefix P         prefix of CNI network names, lease dirs and rule comments (default berth-)
       --netns-dir DIR        where network namespaces are mounted (default ${NETNS_DIR})
       --network-pool N       warm pool size of the default network (default 2)
+  -D, --debug                report every API request with its status and duration
   -h, --help
 `;
 
@@ -76,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
       'cni-prefix': { type: 'string' },
       'netns-dir': { type: 'string' },
       'network-pool': { type: 'string' },
+      debug: { type: 'boolean', short: 'D' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -107,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   router.mount(buildRouter({ build: (params, output) => daemon.build(images, params, output), pruneBuildCache: () => daemon.pruneBuildCache() }));
   const networks = daemon.networks();
   if (networks !== undefined) router.mount(networkRouter(networks));
-  const server = new ApiServer(router);
+  const server = new ApiServer(router, values.debug ? { trace: (message) => process.stderr.write(`berthd: ${message}\n`) } : {});
   await mkdir(dirname(path), { recursive: true, mode: 0o711 });
   const gid = values.group !== undefined ? Number(values.group) : undefined;
   if (gid !== undefined && !Number.isInteger(gid)) throw new EngineError('invalid-argument', `invalid --group ${values.group}: a numeric gid is expected`);

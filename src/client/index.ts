@@ -6,3 +6,4 @@ export { API_VERSION, ApiError, ConnectError, EngineClient } from './engine-clie
 export type { Query, RequestOptions } from './engine-client.ts';
 export { connectEngine, DEFAULT_HOST, hostOf, socketOf, startDaemon, withEngine } from './connect.ts';
 export { Demuxer, STDERR, STDIN, STDOUT } from './stdcopy.ts';
+export { jsonLines } from './json-lines.ts';

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
+import type { BuildRequest } from '../api/index.ts';
 import { Builder, type BuildHost, type BuildImage, type PathKind } from '../image/build/builder.ts';
 import { applyLayer } from '../image/unpack/index.ts';
 import type { HistoryEntry, ImageRunConfig } from '../oci/image-spec.ts';
@@ -31,21 +32,7 @@ export interface BuildImages {
   tag(source: string, target: string): Promise<void>;
 }
 
-export interface BuildRequest {
-  /** the context: a tar stream, maybe compressed */
-  context: AsyncIterable<Uint8Array>;
-  dockerfile?: string;
-  tags: string[];
-  buildArgs?: Record<string, string | null>;
-  labels?: Record<string, string>;
-  target?: string;
-  pull?: boolean;
-  platform?: string;
-  rm?: boolean;
-  forceRm?: boolean;
-  noCache?: boolean;
-  signal?: AbortSignal;
-}
+export type { BuildRequest };
 
 /**
  * The build cache: step key → image, in `<root>/build-cache.json` (written whole, atomically).

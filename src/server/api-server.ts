@@ -15,6 +15,8 @@ import type { Reply, Router } from './router.ts';
 export interface ApiServerOptions {
   /** where unexpected (500) errors are reported */
   log?: (message: string) => void;
+  /** when set, every request is reported with its status and duration (berthd --debug) */
+  trace?: (message: string) => void;
 }
 
 export interface ListenOptions {
@@ -31,14 +33,21 @@ export class ApiServer {
   readonly http: Server;
   #router: Router;
   #log: (message: string) => void;
+  #trace: ((message: string) => void) | undefined;
   #sockets = new Set<Duplex>();
   #path: string | undefined;
 
   constructor(router: Router, options: ApiServerOptions = {}) {
     this.#router = router;
     this.#log = options.log ?? ((message) => process.stderr.write(`${message}\n`));
+    this.#trace = options.trace;
     this.http = createServer({ keepAliveTimeout: 30_000 });
     this.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const trace = this.#trace;
+      if (trace !== undefined) {
+        const started = performance.now();
+        res.once('finish', () => trace(`${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`));
+      }
       void this.#dispatch(req, new ResponseReply(res), res);
     });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -75,6 +75,7 @@ const API_COMMANDS: Record<string, () => Promise<ApiHandler>> = {
   cp: async () => (await import('./commands/cp.ts')).cpCommand,
   update: async () => (await import('./commands/update.ts')).updateCommand,
   build: async () => (await import('./commands/build.ts')).buildCommand,
+  attach: async () => (await import('./commands/run.ts')).attachCommand,
   rename: async () => (await import('./commands/manage.ts')).renameCommand,
   port: async () => (await import('./commands/manage.ts')).portCommand,
   diff: async () => (await import('./commands/manage.ts')).diffCommand,
@@ -95,7 +96,7 @@ const API_COMMANDS: Record<string, () => Promise<ApiHandler>> = {
 const CONTAINER_SUBCOMMANDS: Record<string, string> = {
   ls: 'ps', list: 'ps', ps: 'ps', run: 'run', create: 'create', exec: 'exec', start: 'start', stop: 'stop', restart: 'restart', kill: 'kill',
   rm: 'rm', remove: 'rm', cp: 'cp', logs: 'logs', wait: 'wait', pause: 'pause', unpause: 'unpause', top: 'top', inspect: 'container inspect', update: 'update',
-  rename: 'rename', port: 'port', diff: 'diff', export: 'export', commit: 'commit', stats: 'stats', prune: 'container prune',
+  attach: 'attach', rename: 'rename', port: 'port', diff: 'diff', export: 'export', commit: 'commit', stats: 'stats', prune: 'container prune',
 };
 
 /** `berth system …` verbs served by the daemon (`df` works on the local store too). */
@@ -190,6 +191,7 @@ Container commands:
   top       Display the running processes of a container
   update    Update configuration of one or more containers
   cp        Copy files/folders between a container and the local filesystem
+  attach    Attach local standard input, output, and error streams to a running container
   rename    Rename a container
   port      List port mappings or a specific mapping for the container
   diff      Inspect changes to files or directories on a container's filesystem

@@ -4,10 +4,12 @@
  *   { "auths": { "<server>": { "auth": base64("user:password") } } }
  * Docker Hub's key is the legacy `https://index.docker.io/v1/`; other registries are keyed by
  * `host[:port]`, though older clients wrote `https://host/v1/`-style URLs, which we also read.
- * Credential helpers (`credsStore`, `credHelpers`) are not supported: their entries are kept
- * untouched when we rewrite the file.
+ * Credential helpers work as docker's: `credHelpers` names one per registry, `credsStore` the
+ * default one, and `docker-credential-<name> get|store|erase` keeps the secret (the file then
+ * holds an empty `auths` entry for the registry, as docker writes it).
  */
 
+import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,7 +31,37 @@ export interface CredentialStore {
 
 interface DockerConfigFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
   [key: string]: unknown;
+}
+
+/** What `docker-credential-<name> get` prints. */
+interface HelperCredentials {
+  ServerURL?: string;
+  Username?: string;
+  Secret?: string;
+}
+
+/** One call of a docker credential helper: `input` on stdin, stdout back; a failure names the helper and what it said. */
+function runHelper(name: string, action: 'get' | 'store' | 'erase', input: string): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return Promise.reject(invalidArgument(`credential helper ${JSON.stringify(name)}: invalid name`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(`docker-credential-${name}`, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', (err) => reject(invalidArgument(`credential helper docker-credential-${name}: ${errorCode(err) === 'ENOENT' ? 'not found in PATH' : err.message}`, err)));
+    child.on('close', (code) => resolve({ ok: code === 0, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** `credHelpers` for this registry, else `credsStore`. */
+function helperFor(config: DockerConfigFile, key: string): string | undefined {
+  for (const [server, helper] of Object.entries(config.credHelpers ?? {})) if (authKeyFor(server) === key && helper !== '') return helper;
+  return config.credsStore || undefined;
 }
 
 export function defaultDockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -64,6 +96,23 @@ export class DockerConfigCredentials implements CredentialStore {
   async get(host: string): Promise<Credentials | undefined> {
     const config = await this.#read();
     const wanted = authKeyFor(host);
+    const helper = helperFor(config, wanted);
+    if (helper !== undefined) {
+      const answer = await runHelper(helper, 'get', wanted);
+      // helpers answer "credentials not found" with a failure: no login, not an error
+      if (!answer.ok) {
+        if (/not found/i.test(answer.stdout + answer.stderr)) return undefined;
+        throw invalidArgument(`get credentials for ${wanted} from docker-credential-${helper}: ${(answer.stderr || answer.stdout).trim()}`);
+      }
+      let parsed: HelperCredentials;
+      try {
+        parsed = JSON.parse(answer.stdout) as HelperCredentials;
+      } catch (err) {
+        throw invalidArgument(`get credentials for ${wanted} from docker-credential-${helper}: unparsable answer: ${answer.stdout.slice(0, 200)}`, err);
+      }
+      if (!parsed.Username || parsed.Secret === undefined) return undefined;
+      return { username: parsed.Username, password: parsed.Secret };
+    }
     for (const [key, entry] of Object.entries(config.auths ?? {})) {
       if (authKeyFor(key) !== wanted && key !== wanted) continue;
       if (entry.auth) {
@@ -81,9 +130,14 @@ export class DockerConfigCredentials implements CredentialStore {
   async set(server: string, credentials: Credentials): Promise<void> {
     const config = await this.#read();
     const key = authKeyFor(server);
+    const helper = helperFor(config, key);
+    if (helper !== undefined) {
+      const answer = await runHelper(helper, 'store', JSON.stringify({ ServerURL: key, Username: credentials.username, Secret: credentials.password }));
+      if (!answer.ok) throw invalidArgument(`store credentials for ${key} in docker-credential-${helper}: ${(answer.stderr || answer.stdout).trim()}`);
+    }
     const auths = { ...(config.auths ?? {}) };
     for (const existing of Object.keys(auths)) if (existing !== key && authKeyFor(existing) === key) delete auths[existing];
-    auths[key] = { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64') };
+    auths[key] = helper !== undefined ? {} : { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64') };
     await this.#write({ ...config, auths });
   }
 
@@ -91,8 +145,14 @@ export class DockerConfigCredentials implements CredentialStore {
   async remove(server: string): Promise<boolean> {
     const config = await this.#read();
     const key = authKeyFor(server);
-    const auths = { ...(config.auths ?? {}) };
+    const helper = helperFor(config, key);
     let found = false;
+    if (helper !== undefined) {
+      const answer = await runHelper(helper, 'erase', key);
+      if (answer.ok) found = true;
+      else if (!/not found/i.test(answer.stdout + answer.stderr)) throw invalidArgument(`erase credentials for ${key} from docker-credential-${helper}: ${(answer.stderr || answer.stdout).trim()}`);
+    }
+    const auths = { ...(config.auths ?? {}) };
     for (const existing of Object.keys(auths)) {
       if (authKeyFor(existing) === key) {
         delete auths[existing];

@@ -7,24 +7,12 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import type { BuildRequest } from '../../api/index.ts';
 import { invalidArgument, notImplemented } from '../../util/errors.ts';
 import { boolParam } from '../request.ts';
 import { Router } from '../router.ts';
 
-export interface BuildParams {
-  context: AsyncIterable<Uint8Array>;
-  dockerfile?: string;
-  tags: string[];
-  buildArgs?: Record<string, string | null>;
-  labels?: Record<string, string>;
-  target?: string;
-  pull?: boolean;
-  platform?: string;
-  rm?: boolean;
-  forceRm?: boolean;
-  noCache?: boolean;
-  signal?: AbortSignal;
-}
+export type BuildParams = BuildRequest;
 
 export interface BuildBackend {
   /** resolves to the image ID; `output` gets the build's text as it comes */

@@ -104,6 +104,17 @@ describe('berth container and system verbs', { skip, concurrency: false }, () =>
     assert.match(events, /container die [0-9a-f]{64} \(.*exitCode=\d+.*\)/);
   });
 
+  it('attach follows a running container to its exit code; a stopped one is refused', async () => {
+    await ok('run', '-d', '--name', 'verbs-attach', 'busybox', 'sh', '-c', 'sleep 1; for i in 1 2 3; do echo tick $i; sleep 0.2; done; exit 4');
+    const attached = await berth('attach', 'verbs-attach');
+    assert.equal(attached.code, 4, attached.stderr);
+    assert.match(attached.stdout, /tick 1\ntick 2\ntick 3\n/);
+    const stopped = await berth('attach', 'verbs-attach');
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /You cannot attach to a stopped container, start it first/);
+    await ok('rm', 'verbs-attach');
+  });
+
   it('container prune and system prune remove what is stopped and unused, nothing running', async () => {
     await ok('run', '-d', '--name', 'verbs-keep', 'busybox', 'sleep', '300');
     await ok('create', '--name', 'verbs-gone', 'busybox', 'true');

@@ -5,28 +5,17 @@
  */
 
 import { Readable } from 'node:stream';
-import { ApiError, type EngineClient, type Query } from '../../../client/index.ts';
+import { ApiError, jsonLines, type EngineClient, type Query } from '../../../client/index.ts';
 import type { DeleteItemLike, DiskUsageLike, HistoryItemLike, ImageBackend, ImageSummaryLike, JsonMessage } from '../backend.ts';
 import { formatReference, parseReference } from '../../../image/reference/reference.ts';
 
 /** docker's JSON message stream: each message to `onMessage`, an `error` one thrown. */
-async function readMessages(res: AsyncIterable<unknown>, onMessage: (m: JsonMessage & { stream?: string; errorDetail?: { message?: string } }) => void): Promise<void> {
-  let buffered = '';
-  const handle = (line: string): void => {
-    if (line.trim() === '') return;
+async function readMessages(res: AsyncIterable<Buffer | string>, onMessage: (m: JsonMessage & { stream?: string; errorDetail?: { message?: string } }) => void): Promise<void> {
+  for await (const line of jsonLines(res)) {
     const message = JSON.parse(line) as JsonMessage & { stream?: string; errorDetail?: { message?: string } };
     if (message.error !== undefined || message.errorDetail !== undefined) throw new ApiError(500, message.errorDetail?.message ?? message.error ?? 'unknown error');
     onMessage(message);
-  };
-  for await (const chunk of res) {
-    buffered += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) !== -1) {
-      handle(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-    }
   }
-  handle(buffered);
 }
 
 /** `name[:tag]` split for the `fromImage`/`tag` and `repo`/`tag` query pairs. */

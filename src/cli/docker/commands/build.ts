@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { jsonLines } from '../../../client/index.ts';
 import { IgnoreMatcher } from '../../../util/glob.ts';
 import { parseArgs, requireArgs, UsageError } from '../args.ts';
 import { write } from '../context.ts';
@@ -99,19 +100,11 @@ export async function buildCommand(ctx: ApiContext, argv: string[]): Promise<num
   });
   let failed: string | undefined;
   let id: string | undefined;
-  let pending = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    pending += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      const line = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
-      if (line === '') continue;
-      const message = JSON.parse(line) as { stream?: string; error?: string; aux?: { ID?: string } };
-      if (message.error !== undefined) failed = message.error;
-      else if (message.aux?.ID !== undefined) id = message.aux.ID;
-      else if (message.stream !== undefined) await write(ctx.io.stdout, message.stream);
-    }
+  for await (const line of jsonLines(res)) {
+    const message = JSON.parse(line) as { stream?: string; error?: string; aux?: { ID?: string } };
+    if (message.error !== undefined) failed = message.error;
+    else if (message.aux?.ID !== undefined) id = message.aux.ID;
+    else if (message.stream !== undefined) await write(ctx.io.stdout, message.stream);
   }
   if ((await tarDone) !== 0 && failed === undefined) failed = `archive the build context: ${tarError.trim()}`;
   if (failed !== undefined) {

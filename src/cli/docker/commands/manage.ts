@@ -5,6 +5,7 @@
 
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { jsonLines } from '../../../client/index.ts';
 import { parseArgs, requireArgs } from '../args.ts';
 import { write, type Io } from '../context.ts';
 import { CommandFailed } from '../errors.ts';
@@ -247,18 +248,10 @@ export async function eventsCommand(ctx: ApiContext, argv: string[]): Promise<nu
     query: { since: flags['since'] as string | undefined, until: flags['until'] as string | undefined, filters: filtersJson(flags['filter'] as string[]) },
   });
   const format = flags['format'] as string | undefined;
-  let pending = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    pending += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      const line = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
-      if (line === '') continue;
-      const event = JSON.parse(line) as EventLike;
-      const timeNano = /"timeNano":\s*(\d+)/.exec(line)?.[1] ?? `${event.time}000000000`;
-      await write(ctx.io.stdout, format ? (format === '{{json .}}' ? `${line}\n` : renderFormatted(format, [event], {})) : eventLine(event, timeNano));
-    }
+  for await (const line of jsonLines(res)) {
+    const event = JSON.parse(line) as EventLike;
+    const timeNano = /"timeNano":\s*(\d+)/.exec(line)?.[1] ?? `${event.time}000000000`;
+    await write(ctx.io.stdout, format ? (format === '{{json .}}' ? `${line}\n` : renderFormatted(format, [event], {})) : eventLine(event, timeNano));
   }
   return 0;
 }

@@ -5,8 +5,9 @@
  * container runs exit 125, or 126/127 when the command cannot be executed / found.
  */
 
-import { ApiError, type EngineClient } from '../../../client/index.ts';
+import { ApiError, jsonLines, type EngineClient } from '../../../client/index.ts';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { CommandFailed } from '../errors.ts';
 import { parseArgs, requireArgs, UsageError, type Parsed } from '../args.ts';
 import { write, type Io } from '../context.ts';
 import { CREATE_FLAGS, OptionError, createBody } from './container-opts.ts';
@@ -29,20 +30,11 @@ async function pull(ctx: ApiContext, ref: string): Promise<void> {
   const colon = full.includes('@') ? -1 : full.lastIndexOf(':');
   const query = colon === -1 ? { fromImage: full } : { fromImage: full.slice(0, colon), tag: full.slice(colon + 1) };
   const res = await ctx.client.stream('POST', '/images/create', { query, headers: { 'X-Registry-Auth': 'e30=' } });
-  let buffered = '';
   let error: string | undefined;
-  res.setEncoding('utf8');
-  for await (const chunk of res) {
-    buffered += chunk as string;
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (line === '') continue;
-      const message = JSON.parse(line) as { id?: string; status?: string; error?: string; progressDetail?: unknown };
-      if (message.error) error = message.error;
-      else if (message.status && !/^(Downloading|Extracting|Waiting|Verifying Checksum)/.test(message.status)) await write(ctx.io.stderr, `${message.id ? `${message.id}: ` : ''}${message.status}\n`);
-    }
+  for await (const line of jsonLines(res)) {
+    const message = JSON.parse(line) as { id?: string; status?: string; error?: string; progressDetail?: unknown };
+    if (message.error) error = message.error;
+    else if (message.status && !/^(Downloading|Extracting|Waiting|Verifying Checksum)/.test(message.status)) await write(ctx.io.stderr, `${message.id ? `${message.id}: ` : ''}${message.status}\n`);
   }
   if (error) throw new ApiError(500, error);
 }
@@ -248,6 +240,39 @@ export async function startCommand(ctx: ApiContext, argv: string[]): Promise<num
     for await (const chunk of waiting) text += chunk as string;
     return (JSON.parse(text) as { StatusCode: number }).StatusCode;
   } finally {
+    session.close();
+  }
+}
+
+/** `attach`: the terminal joins a running container's stdio (its TTY, or its stdin and output). */
+export async function attachCommand(ctx: ApiContext, argv: string[]): Promise<number> {
+  const { flags, args } = parseArgs(argv, { 'no-stdin': { type: 'bool' }, 'sig-proxy': { type: 'bool' }, 'detach-keys': { type: 'string' } });
+  requireArgs(args, 'attach', '[OPTIONS] CONTAINER', 1, 1);
+  const { client, io } = ctx;
+  const info = await client.json<{ Id: string; Config: { Tty: boolean; OpenStdin: boolean }; State: { Running: boolean; Paused: boolean } }>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`);
+  if (!info.State.Running) throw new CommandFailed('You cannot attach to a stopped container, start it first');
+  if (info.State.Paused) throw new CommandFailed('You cannot attach to a paused container, unpause it first');
+  const tty = info.Config.Tty;
+  const stdin = flags['no-stdin'] !== true && info.Config.OpenStdin;
+  const waiting = await client.stream('POST', `/containers/${info.Id}/wait`, { query: { condition: 'next-exit' } });
+  const session = pump(await client.hijack('POST', `/containers/${info.Id}/attach`, { query: { stream: true, stdin, stdout: true, stderr: true } }), io, { tty, stdin, ...detachKeys(flags) });
+  const stopResize = tty ? followResize(client, `/containers/${info.Id}/resize`, io) : () => {};
+  // without a TTY, ^C and TERM go to the container, as docker's --sig-proxy (on by default) does
+  const forward = tty || flags['sig-proxy'] === false ? undefined : (signal: NodeJS.Signals): void => void client.call('POST', `/containers/${info.Id}/kill`, { query: { signal } }).catch(() => {});
+  if (forward) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, forward);
+  try {
+    await session.done;
+    if (session.detached) {
+      waiting.destroy();
+      return 0;
+    }
+    let text = '';
+    waiting.setEncoding('utf8');
+    for await (const chunk of waiting) text += chunk as string;
+    return (JSON.parse(text) as { StatusCode: number }).StatusCode;
+  } finally {
+    if (forward) for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, forward);
+    stopResize();
     session.close();
   }
 }
