@@ -12,8 +12,9 @@
  *
  *   node --import tsx bench/library-start.ts [--runs 50] [--warmup 5] [--mode exit|wait] [--spare] [--json]
  *
- * --spare: create() keeps a spare shim spawned for the next one (`keepSpareShim`, as the daemon
- * does), so a cycle's create takes it instead of spawning: the daemon's figure, not the CLI's.
+ * --spare: as the daemon does, a spare shim is spawned before each cycle, outside the timings
+ * (`prepareSpareShims`), and create() takes it (`takeSpareShim`) instead of spawning one: the
+ * daemon's figure, not the CLI's. The shims' stdio is then /dev/null, as the daemon's.
  *
  * Env: NODE_EXTRA_CA_CERTS does not matter here (it only costs at Node start-up, outside the
  * timings). Needs root and a built native/build/berth-shim.
@@ -26,8 +27,8 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { Runtime, create, start, deleteContainer, waitExit, loadSpec, compileInitPlan } from '../src/runtime/index.ts';
-import type { ContainerRecord } from '../src/runtime/index.ts';
+import { Runtime, create, start, deleteContainer, waitExit, loadSpec, compileInitPlan, prepareSpareShims } from '../src/runtime/index.ts';
+import type { ContainerRecord, CreateOptions } from '../src/runtime/index.ts';
 import { invalidArgument } from '../src/util/errors.ts';
 
 type Mode = 'exit' | 'wait';
@@ -94,7 +95,8 @@ function timeCompile(rt: Runtime, record: ContainerRecord, mode: Mode): number {
 
 async function cycle(rt: Runtime, bundle: string, id: string, mode: Mode, spare: boolean): Promise<Sample> {
   const t0 = performance.now();
-  const { record, shim } = await create(rt, id, { bundle, mode, stdio: ['ignore', 'ignore', 'inherit'], keepSpareShim: spare });
+  const stdio: CreateOptions['stdio'] = spare ? ['ignore', 'ignore', 'ignore'] : ['ignore', 'ignore', 'inherit'];
+  const { record, shim } = await create(rt, id, { bundle, mode, stdio, takeSpareShim: spare });
   const t1 = performance.now();
   try {
     const shimExe = exeOf(record.pid);
@@ -155,6 +157,7 @@ async function main(): Promise<void> {
     const total = opts.warmup + opts.runs;
     for (let i = 0; i < total && !stop; i++) {
       current = `libstart-${tag}-${i}`;
+      if (opts.spare) prepareSpareShims(1);
       const sample = await cycle(rt, bundle, current, opts.mode, opts.spare);
       current = undefined;
       if (i >= opts.warmup) samples.push(sample);

@@ -5,7 +5,7 @@
  * rootfs unmounted, the record saved, waiters woken, and `--rm` containers removed.
  */
 
-import { containerState, deleteContainer, unmountOnHost, type create } from '../runtime/index.ts';
+import { containerState, deleteContainer, prepareSpareShims, unmountOnHost, type create } from '../runtime/index.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { awaitExitFile, exitFilePath, readExitFile, type ExitFile } from './exit-file.ts';
@@ -76,6 +76,8 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   if (c.record.HostConfig.AutoRemove) {
     await removeContainer(ctx, c, { force: true, auto: true }).catch((err: unknown) => ctx.warn(`auto-remove ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   }
+  // the unmount took a spare shim: its replacement once the waiters have their answer
+  setImmediate(() => prepareSpareShims());
 }
 
 /**

@@ -242,17 +242,19 @@ export async function writeNetworkEtcFiles(dir: string, prepared: PreparedNetwor
 }
 
 /**
- * A teardown waits this long before its CNI DELs start: they spawn plugins that fork iptables,
- * and started at a container's exit they compete for the CPU (and the daemon's event loop, which
- * forks them) with the rest of `run --rm`: the exit report and the removal. Anything that could
- * see the difference does not wait for the timer (settleNetworks starts it at once).
+ * A teardown waits a little before its CNI DELs start: they spawn plugins that fork iptables, and
+ * started at a container's exit they compete for the CPU (and the daemon's event loop, which
+ * forks them) with the rest of `run --rm`: the exit report and the removal. At an exit the wait
+ * is long enough for a removal to follow; at a removal, only for it to finish. Anything that
+ * could see the difference does not wait (settleNetworks starts the DELs at once).
  */
-const TEARDOWN_DELAY_MS = 250;
+const EXIT_TEARDOWN_DELAY_MS = 250;
+const REMOVAL_TEARDOWN_DELAY_MS = 30;
 
 interface PendingTeardown {
   readonly done: Promise<void>;
-  /** Starts the teardown now if it is still waiting for its timer. */
-  readonly expedite: () => void;
+  /** Starts the teardown within `ms` (now with 0) if it is still waiting for its timer. */
+  readonly hurry: (ms: number) => void;
 }
 
 /** Teardowns still running or waiting, per daemon: container ID → its teardown. */
@@ -262,6 +264,23 @@ function pendingOf(ctx: DaemonContext): Map<string, PendingTeardown> {
   let pending = pendingTeardowns.get(ctx);
   if (pending === undefined) pendingTeardowns.set(ctx, (pending = new Map()));
   return pending;
+}
+
+/** A timer that can be brought forward, never postponed. */
+function quietTime(ms: number): { elapsed: Promise<void>; hurry: (ms: number) => void } {
+  let resolve: () => void = () => {};
+  const elapsed = new Promise<void>((r) => (resolve = r));
+  let due = Date.now() + ms;
+  let handle = setTimeout(resolve, ms);
+  const hurry = (sooner: number): void => {
+    if (Date.now() + sooner >= due) return;
+    clearTimeout(handle);
+    due = Date.now() + sooner;
+    if (sooner <= 0) resolve();
+    else handle = setTimeout(resolve, sooner);
+  };
+  void elapsed.then(() => clearTimeout(handle));
+  return { elapsed, hurry };
 }
 
 /**
@@ -278,28 +297,22 @@ export async function teardownNetwork(ctx: DaemonContext, c: Container): Promise
   if (manager === undefined) return;
   const pending = pendingOf(ctx);
   const previous = pending.get(c.id);
-  let release: () => void = () => {};
-  const timer = new Promise<void>((resolve) => {
-    const handle = setTimeout(resolve, TEARDOWN_DELAY_MS);
-    release = () => {
-      clearTimeout(handle);
-      resolve();
-    };
-  });
+  const delay = c.removing ? REMOVAL_TEARDOWN_DELAY_MS : EXIT_TEARDOWN_DELAY_MS;
+  // A removal right after the exit (`run --rm`) brings the exit's teardown forward.
+  previous?.hurry(delay);
+  const quiet = quietTime(previous === undefined ? delay : 0);
   const done: Promise<void> = (previous?.done ?? Promise.resolve())
-    .then(() => timer)
+    .then(() => quiet.elapsed)
     .then(() => manager.teardown(c.id))
     .catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`))
     .finally(() => {
       if (pending.get(c.id)?.done === done) pending.delete(c.id);
     });
-  // A second call (exit, then removal) never waits longer than the first.
-  if (previous !== undefined) release();
   pending.set(c.id, {
     done,
-    expedite: () => {
-      previous?.expedite();
-      release();
+    hurry: (ms) => {
+      previous?.hurry(ms);
+      quiet.hurry(ms);
     },
   });
 }
@@ -309,12 +322,12 @@ export async function settleNetworks(ctx: DaemonContext, containerId?: string): 
   const pending = pendingOf(ctx);
   if (containerId !== undefined) {
     const one = pending.get(containerId);
-    one?.expedite();
+    one?.hurry(0);
     await one?.done;
     return;
   }
   const all = [...pending.values()];
-  for (const p of all) p.expedite();
+  for (const p of all) p.hurry(0);
   await Promise.all(all.map((p) => p.done));
 }
 

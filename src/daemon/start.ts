@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.ts';
-import { create, deleteContainer, shimMounter, start, unmountOnHost } from '../runtime/index.ts';
+import { create, deleteContainer, prepareSpareShims, shimMounter, start, unmountOnHost } from '../runtime/index.ts';
 import { mountAll } from '../snapshot/index.ts';
 import { EngineError, conflict } from '../util/errors.ts';
 import type { Container, ContainerRecord } from './container.ts';
@@ -180,7 +180,7 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
       stdio: ['ignore', 'ignore', 'ignore'],
       monitorStdio: monitorStdioFor(ctx, c),
       relayConsole: record.Config.Tty === true,
-      keepSpareShim: true,
+      takeSpareShim: true,
     });
     undo.push(() => deleteContainer(ctx.runtime, record.ID, { force: true }));
     // before the container runs: attachers made before the start see all of its output
@@ -198,6 +198,8 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     monitorContainer(ctx, c, shim);
     startHealthcheck(ctx, c);
     emitContainerEvent(ctx, c, 'start');
+    // the next start's shims, spawned once this one's reply is on its way
+    setImmediate(() => prepareSpareShims());
   } catch (err) {
     for (const step of undo.reverse()) await step().catch((e: unknown) => ctx.warn(`undo start of ${record.ID}: ${e instanceof Error ? e.message : String(e)}`));
     const message = err instanceof Error ? err.message : String(err);

@@ -36,8 +36,8 @@ export interface CreateOptions {
   stdio?: ShimStartOptions['stdio'];
   /** The monitor owns the container's stdio: pipes, json-file log, attach socket (mode `wait`). */
   monitorStdio?: MonitorStdio;
-  /** Keep a spare shim spawned for the next create (long-lived callers: the daemon). */
-  keepSpareShim?: boolean;
+  /** Take a spare shim (prepareSpareShims) instead of spawning one, when there is one. */
+  takeSpareShim?: boolean;
 }
 
 export interface Created {
@@ -103,7 +103,7 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       ...(options.monitorStdio ? { stdio: options.monitorStdio } : {}),
     });
 
-    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0), keepSpare: options.keepSpareShim ?? false });
+    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0), takeSpare: options.takeSpareShim ?? false });
     for (;;) {
       const message = await shim.next();
       if (message === undefined) throw new EngineError('internal', 'container init exited before it was ready');

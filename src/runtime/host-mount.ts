@@ -1,14 +1,15 @@
 /**
  * Mounts on the host for a long-lived caller (the daemon's container rootfs), made by berth-shim
  * instead of a util-linux mount(8) process: a plan of launcher ops only (CHDIR, MOUNT, UMOUNT),
- * run by the spare shim the caller keeps (shim-client.ts), so a mount costs no fork of this
- * process, no exec and no libmount start-up — 2-4 ms of a container start and as much at its exit.
+ * run by a spare shim the caller keeps (prepareSpareShims), so a mount costs no fork of this
+ * process, no exec and no libmount start-up — 2-4 ms of a container start and as much at its
+ * exit; without a spare, a shim spawned for it, still cheaper than mount(8).
  */
 
 import { EngineError } from '../util/errors.ts';
 import { step, type Plan } from './plan/plan.ts';
 import { MS, parseMountOptions } from './rootfs/mount-options.ts';
-import { ShimConnection, shimError } from './shim/shim-client.ts';
+import { ShimConnection, shimError, spareShims, type ShimStartOptions } from './shim/shim-client.ts';
 
 /** A mount as snapshotters describe it (mount(8)'s type, source and -o options). */
 export interface HostMount {
@@ -44,9 +45,21 @@ export function hostUnmountPlan(target: string, options: { lazy?: boolean } = {}
   return [step('UMOUNT', target, options.lazy ? MNT_DETACH : 0)];
 }
 
+/** How the daemon runs its shims: stdio on /dev/null (a monitor owns the container's stdio). */
+const DAEMON_STDIO: ShimStartOptions['stdio'] = ['ignore', 'ignore', 'ignore'];
+
+/**
+ * Keeps `count` spare shims of the daemon's configuration spawned (shim-client.ts, spareShims):
+ * a container start takes two (its rootfs mount, its monitor), an exit one (the unmount). Call
+ * it when nothing waits on the event loop, such as right after a start's reply.
+ */
+export function prepareSpareShims(count = 2): void {
+  spareShims(count, { stdio: DAEMON_STDIO });
+}
+
 /** Runs a plan of launcher ops to its end: nothing sent and exit 0, or the first error. */
 async function runHostPlan(plan: Plan, what: string): Promise<void> {
-  const shim = await ShimConnection.start(plan, { stdio: ['ignore', 'ignore', 'ignore'], keepSpare: true });
+  const shim = await ShimConnection.start(plan, { stdio: DAEMON_STDIO, takeSpare: true });
   try {
     const message = await shim.next();
     if (message?.type === 'error') throw shimError(message);

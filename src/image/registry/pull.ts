@@ -394,7 +394,12 @@ async function downloadInto(
   onBytes(writer.offset);
   try {
     for await (const chunk of res.body) {
-      await writer.write(chunk);
+      try {
+        await writer.write(chunk);
+      } catch (err) {
+        // the disk, not the network: say so (ENOSPC, EIO…) instead of a lost connection
+        throw new EngineError('unavailable', `store blob ${desc.digest}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
       const now = Date.now();
       if (now - last >= 100) {
         last = now;

@@ -36,12 +36,10 @@ export interface ShimStartOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /**
-   * Keep one more shim of this configuration spawned and blocked reading its plan, so that the
-   * next start skips the spawn (a fork of this process and an exec: 2-6 ms, more as the heap
-   * grows). For long-lived callers (the daemon); the spare exits when this process does (EOF on
-   * its plan socket). Ignored with extraFds, env or cwd.
+   * Take a spare shim of this configuration (spareShims()) instead of spawning one, when there
+   * is one. Ignored with extraFds, env or cwd.
    */
-  keepSpare?: boolean;
+  takeSpare?: boolean;
 }
 
 export interface ShimExit {
@@ -140,34 +138,46 @@ async function spawnShim(path: string, options: ShimStartOptions): Promise<Spawn
   return { child, socket, exited };
 }
 
-/** Spare shims, one per spawn configuration, each blocked reading its plan. */
-const spares = new Map<string, Promise<SpawnedShim | undefined>>();
+/** Spare shims per spawn configuration, each blocked reading its plan. */
+const spares = new Map<string, Array<Promise<SpawnedShim | undefined>>>();
 
 function spareKey(path: string, options: ShimStartOptions): string | undefined {
   if (options.extraFds?.length || options.env || options.cwd) return undefined;
   return JSON.stringify([path, options.stdio ?? null]);
 }
 
-function spawnSpare(key: string, path: string, options: ShimStartOptions): void {
-  if (spares.has(key)) return;
-  const spare = spawnShim(path, options).then(
-    (spawned) => {
-      // A spare keeps nothing alive: this process may exit, and the spare with it.
-      spawned.child.unref();
-      spawned.socket.unref();
-      spawned.socket.on('error', () => {});
-      return spawned;
-    },
-    () => undefined,
-  );
-  spares.set(key, spare);
+/**
+ * Spawns shims of this configuration until `count` are waiting for a plan, so that the next
+ * starts (or host mounts) skip the spawn: a fork of this process and an exec, 2-6 ms and more
+ * as the heap grows. For long-lived callers (the daemon), at a moment nothing waits on them:
+ * a spawn blocks the event loop, and on a busy host it competes for the CPU with the shim it
+ * would save time for. The spares keep nothing alive: each exits when this process does (EOF
+ * on its plan socket).
+ */
+export function spareShims(count: number, options: Pick<ShimStartOptions, 'stdio' | 'shimPath'> = {}): void {
+  const path = options.shimPath ?? shimPath();
+  const key = spareKey(path, options)!;
+  const pool = spares.get(key) ?? [];
+  spares.set(key, pool);
+  while (pool.length < count) {
+    pool.push(
+      spawnShim(path, options).then(
+        (spawned) => {
+          spawned.child.unref();
+          spawned.socket.unref();
+          spawned.socket.on('error', () => {});
+          return spawned;
+        },
+        () => undefined,
+      ),
+    );
+  }
 }
 
-/** The spare of this configuration, unless it has ended meanwhile. */
+/** A spare of this configuration, unless none is left or it has ended meanwhile. */
 async function takeSpare(key: string): Promise<SpawnedShim | undefined> {
-  const pending = spares.get(key);
-  spares.delete(key); // before the await: two starts at once must not take the same spare
-  const spare = await pending;
+  // shift() before the await: two starts at once must not take the same spare
+  const spare = await spares.get(key)?.shift();
   if (!spare || spare.child.exitCode !== null || spare.child.signalCode !== null || spare.socket.destroyed) return undefined;
   spare.child.ref();
   return spare;
@@ -200,13 +210,11 @@ export class ShimConnection {
   /** Spawns the shim (or takes the spare one) and writes the plan on its fd 3. */
   static async start(plan: Plan, options: ShimStartOptions = {}): Promise<ShimConnection> {
     const path = options.shimPath ?? shimPath();
-    const key = options.keepSpare ? spareKey(path, options) : undefined;
+    const key = options.takeSpare ? spareKey(path, options) : undefined;
     let spawned = key === undefined ? undefined : await takeSpare(key);
     spawned ??= await spawnShim(path, options);
     const conn = new ShimConnection(spawned.child, spawned.socket, spawned.exited);
     spawned.socket.write(encodePlan(plan));
-    // The next spare is spawned while this shim clones and sets up its container.
-    if (key !== undefined) setImmediate(() => spawnSpare(key, path, options));
     return conn;
   }
 
