@@ -22,6 +22,7 @@ import type { DaemonContext } from './context.ts';
 import { createContainer } from './create.ts';
 import { removeContainer } from './delete.ts';
 import { startContainer } from './start.ts';
+import { killContainer } from './stop.ts';
 
 /** What a build needs of the image store beyond the daemon's image service. */
 export interface BuildImages {
@@ -92,10 +93,12 @@ class EngineBuildHost implements BuildHost {
   readonly #fs: ContainerFsService;
   readonly #output: (text: string) => void;
   readonly #cache: BuildCache;
+  readonly #signal: AbortSignal | undefined;
   #scratch: string | undefined;
 
-  constructor(ctx: DaemonContext, images: BuildImages, cache: BuildCache, output: (text: string) => void) {
+  constructor(ctx: DaemonContext, images: BuildImages, cache: BuildCache, output: (text: string) => void, signal?: AbortSignal) {
     this.#ctx = ctx;
+    this.#signal = signal;
     this.#images = images;
     this.#cache = cache;
     this.#fs = new ContainerFsService(ctx);
@@ -137,6 +140,9 @@ class EngineBuildHost implements BuildHost {
   async runContainer(id: string, onOutput: (chunk: Uint8Array) => void): Promise<number> {
     const c = this.#ctx.store.get(id);
     const abort = new AbortController();
+    // the client went away (ctrl-C on `docker build`): the step's process goes too
+    const cancel = (): void => void killContainer(this.#ctx, c, 'KILL', id).catch(() => {});
+    this.#signal?.addEventListener('abort', cancel, { once: true });
     const output = await attachContainer(this.#ctx, c, { stdin: false, stdout: true, stderr: true, logs: false, stream: true, signal: abort.signal });
     const exit = c.nextExit();
     const pump = (async () => {
@@ -149,6 +155,7 @@ class EngineBuildHost implements BuildHost {
       await Promise.race([pump, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       return status.exitCode;
     } finally {
+      this.#signal?.removeEventListener('abort', cancel);
       abort.abort();
       await pump.catch(() => {});
     }
@@ -214,7 +221,7 @@ export async function buildImage(ctx: DaemonContext, images: BuildImages, cache:
       if (errorCode(err) === 'ENOENT') throw invalidArgument(`Cannot locate specified Dockerfile: ${request.dockerfile || 'Dockerfile'}`);
       throw err;
     }
-    const builder = new Builder(new EngineBuildHost(ctx, images, cache, output), text, {
+    const builder = new Builder(new EngineBuildHost(ctx, images, cache, output, request.signal), text, {
       contextDir,
       ...(request.buildArgs !== undefined ? { buildArgs: request.buildArgs } : {}),
       ...(request.labels !== undefined ? { labels: request.labels } : {}),

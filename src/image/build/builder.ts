@@ -316,7 +316,8 @@ export class Builder {
   }
 
   async #removeIntermediate(container: string, ok: boolean): Promise<void> {
-    const remove = ok ? this.#options.rm !== false : this.#options.forceRm === true;
+    // a cancelled build leaves nothing of itself, whatever --force-rm says
+    const remove = ok ? this.#options.rm !== false : this.#options.forceRm === true || this.#options.signal?.aborted === true;
     if (!remove) return;
     if (ok) this.#options.output(`Removing intermediate container ${shortId(container)}\n`);
     await this.#host.removeContainer(container).catch(() => {});

@@ -7,12 +7,12 @@
  */
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO, TestDaemon } from './helpers.ts';
+import { DOCKER, REPO, TestDaemon } from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -180,6 +180,30 @@ describe('docker build against berthd', { concurrency: false }, () => {
     assert.match(bad.stderr, /returned a non-zero code: 7/);
     // without --force-rm the failed step's container stays, as docker's legacy builder leaves it
     for (const leftover of await d.containerIds()) await ok('rm', '-f', leftover);
+  });
+
+  it('a build whose client goes away stops its step and leaves no container', async () => {
+    const dir = await context({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
+    const env = { ...process.env, DOCKER_CONFIG: join(d.dir, 'docker-config') };
+    const child = spawn(DOCKER, ['-H', `unix://${d.socket}`, 'build', '--no-cache', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the step never started: ${out}`)), 30_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGKILL');
+    let left = await d.containerIds();
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await d.containerIds();
+    }
+    assert.deepEqual(left, [], 'the step container is killed and removed');
   });
 
   it('reports a failing RUN and a bad Dockerfile as docker does, leaving the daemon serving', async () => {
