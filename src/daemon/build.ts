@@ -14,7 +14,7 @@ import { applyLayer } from '../image/unpack/index.ts';
 import type { HistoryEntry, ImageRunConfig } from '../oci/image-spec.ts';
 import { END_OF_ARCHIVE } from '../snapshot/index.ts';
 import { atomicWrite } from '../util/atomic-write.ts';
-import { errorCode, invalidArgument } from '../util/errors.ts';
+import { EngineError, errorCode, invalidArgument } from '../util/errors.ts';
 import { ContainerFsService } from './archive.ts';
 import { attachContainer } from './attach.ts';
 import { commitLayer } from './commit.ts';
@@ -142,6 +142,7 @@ class EngineBuildHost implements BuildHost {
     const abort = new AbortController();
     // the client went away (ctrl-C on `docker build`): the step's process goes too
     const cancel = (): void => void killContainer(this.#ctx, c, 'KILL', id).catch(() => {});
+    if (this.#signal?.aborted) throw new EngineError('unavailable', 'build cancelled: the client went away');
     this.#signal?.addEventListener('abort', cancel, { once: true });
     const output = await attachContainer(this.#ctx, c, { stdin: false, stdout: true, stderr: true, logs: false, stream: true, signal: abort.signal });
     const exit = c.nextExit();

@@ -214,9 +214,9 @@ export class Builder {
     if (triggers.length > 0) this.#options.output(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
     for (const trigger of triggers) await this.#execute(state, parseInstruction(trigger, from.line));
     for (const ins of instructions) {
+      if (this.#options.signal?.aborted) throw new EngineError('unavailable', 'build cancelled: the client went away');
       this.#announce(ins);
       await this.#execute(state, ins);
-      if (this.#options.signal?.aborted) throw new EngineError('unavailable', 'build cancelled: the client went away');
     }
     if (final && this.#options.labels !== undefined && Object.keys(this.#options.labels).length > 0) {
       state.config.Labels = { ...state.config.Labels, ...this.#options.labels };

@@ -191,7 +191,8 @@ describe('docker build against berthd', { concurrency: false }, () => {
       const timer = setTimeout(() => reject(new Error(`the step never started: ${out}`)), 30_000);
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString();
-        if (out.includes('started')) {
+        // the RUN's own output, not the `Step 2/2 : RUN echo started…` line
+        if (/^started$/m.test(out)) {
           clearTimeout(timer);
           resolve();
         }
