@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # cli-breakdown.sh — where the wall time of one `berth-runtime run` of /bin/true goes.
 #  1. hyperfine -N: `node -e 0` (with and without the workplace's NODE_EXTRA_CA_CERTS), the
-#     Node bundle's `--version` (Node start-up + loading the dispatch) and `run`; when the build
+#     Node bundles' `--version` (Node start-up + bundle load; ESM and the CommonJS form
+#     ./berth-runtime falls back to) and the CommonJS form's `run`; when the build
 #     made the Bun executable dist/berth-runtime (scripts/build.mjs), its `--version` and `run` and
-#     `bun -e 0`; runc's `run`. Then the Bun executable vs the Node bundle, `run` alternating
+#     `bun -e 0`; runc's `run`. Then the Bun executable vs the Node form, `run` alternating
 #     (pair-bench.py)
-#  2. TRACES traced runs of the Node bundle (cli-trace.ts as a --import preload: node:fs calls,
+#  2. TRACES traced runs of the ESM bundle (cli-trace.ts as a --import preload: node:fs calls,
 #     spawn, exit) cut into phases by cli-breakdown.ts, medians
-#  3. CPU profiles (node --cpu-prof) of the Node bundle's `--version` and `run`: top self time
+#  3. CPU profiles (node --cpu-prof) of the ESM bundle's `--version` and `run`: top self time
 #     (cpu-profile-top.ts)
 #   Usage: bench/cli-breakdown.sh            Env: TRACES=10, RUNS, WARMUP, BUN, BERTH_RUNTIME_NODE (lib.sh),
 #          BERTH_RUNTIME_BUN (the Bun executable, default dist/berth-runtime)
@@ -16,7 +17,9 @@ set -euo pipefail
 need hyperfine jq node
 TRACES=${TRACES:-10}
 LC=$BENCH_DIR/lifecycle.sh
-BUNDLE_JS=$(readlink -f "$BERTH_RUNTIME_NODE")
+# the Node form ./berth-runtime falls back to (CommonJS), and the ESM bundle the traces are cut for
+NODE_CLI=$(readlink -f "$BERTH_RUNTIME_NODE")
+BUNDLE_JS=$REPO/dist/berth-runtime.mjs
 # the Bun executable the build made, if any (else dist/berth-runtime is a symlink to the bundle)
 BUN_EXE=$(readlink -f "${BERTH_RUNTIME_BUN:-$REPO/dist/berth-runtime}")
 [[ $(cli_form "$BUN_EXE") == Bun* ]] || BUN_EXE=
@@ -48,7 +51,8 @@ if [[ -n $WORKPLACE_NODE_EXTRA_CA_CERTS ]]; then
 	cmds+=(-n "node -e 0 with NODE_EXTRA_CA_CERTS set" "env NODE_EXTRA_CA_CERTS=$WORKPLACE_NODE_EXTRA_CA_CERTS node -e 0")
 fi
 cmds+=(-n "node berth-runtime.mjs --version" "node $BUNDLE_JS --version")
-cmds+=(-n "node berth-runtime.mjs run" "$LC run $BUNDLE_JS $WORK/root-node $WORK/bundle")
+cmds+=(-n "node ${NODE_CLI##*/} --version" "node $NODE_CLI --version")
+cmds+=(-n "node ${NODE_CLI##*/} run" "$LC run $NODE_CLI $WORK/root-node $WORK/bundle")
 if [[ -n $BUN ]]; then
 	cmds+=(-n "bun -e 0" "$BUN -e 0")
 fi
@@ -63,7 +67,7 @@ hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$RESU
 {
 	echo "### Where \`berth-runtime run\` spends its time ($(machine_note))"
 	echo
-	echo "hyperfine -N, $RUNS runs after $WARMUP warm-up, wall ms; cpu = mean user+sys. Node bundle: $BUNDLE_JS; Bun executable: ${BUN_EXE:-none built}${BUN:+; bun -e 0: $("$BUN" --version) ($BUN)}."
+	echo "hyperfine -N, $RUNS runs after $WARMUP warm-up, wall ms; cpu = mean user+sys. Node: $NODE_CLI (ESM bundle, traced below: $BUNDLE_JS); Bun executable: ${BUN_EXE:-none built}${BUN:+; bun -e 0: $("$BUN" --version) ($BUN)}."
 	echo
 	echo "| command | median | min – max | cpu |"
 	echo "|---|---:|---:|---:|"
@@ -73,14 +77,14 @@ hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" --export-json "$RESU
 	echo
 } | tee "$RESULTS/cli-breakdown.md"
 
-# Bun executable vs Node bundle, `run` alternating (pair-bench.py)
+# Bun executable vs the Node form, `run` alternating (pair-bench.py)
 if [[ -n $BUN_EXE ]]; then
 	mkdir -p "$WORK/root-bun-paired" "$WORK/root-node-paired"
 	python3 "$ANCHORS/pair-bench.py" -n "$RUNS" --warmup 2 \
-		--vs "$LC run $BUNDLE_JS $WORK/root-node-paired $WORK/bundle" \
+		--vs "$LC run $NODE_CLI $WORK/root-node-paired $WORK/bundle" \
 		-- "$LC" run "$BUN_EXE" "$WORK/root-bun-paired" "$WORK/bundle" >"$RESULTS/paired-bun.txt" || true
 	{
-		echo "Paired (pair-bench.py, \`run\`: the Bun executable = A, the Node bundle = B, alternating, $RUNS pairs; seconds):"
+		echo "Paired (pair-bench.py, \`run\`: the Bun executable = A, the Node form = B, alternating, $RUNS pairs; seconds):"
 		echo
 		grep -v '^[AB] =' "$RESULTS/paired-bun.txt" | sed 's/^/    /'
 		echo

@@ -8,7 +8,8 @@
 #
 #   Env: BERTH_RUNTIME  CLI to measure (default: <repo>/berth-runtime: the Bun executable
 #                       dist/berth-runtime when the build made one, else the Node bundle)
-#        BERTH_RUNTIME_NODE  the Node form of the same CLI (default: <repo>/dist/berth-runtime.mjs)
+#        BERTH_RUNTIME_NODE  the Node form of the same CLI (default: <repo>/dist/berth-runtime.cjs,
+#                       what ./berth-runtime runs when there is no Bun executable)
 #        RUNS           timed runs per command (default 20, the issue's minimum)
 #        WARMUP         untimed runs before them (default 3)
 #        RESULTS        where raw JSON/text goes (default /tmp/berth-bench-results)
@@ -19,7 +20,7 @@
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 BERTH_RUNTIME=${BERTH_RUNTIME:-$REPO/berth-runtime}
-BERTH_RUNTIME_NODE=${BERTH_RUNTIME_NODE:-$REPO/dist/berth-runtime.mjs}
+BERTH_RUNTIME_NODE=${BERTH_RUNTIME_NODE:-$REPO/dist/berth-runtime.cjs}
 RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 RESULTS=${RESULTS:-/tmp/berth-bench-results}

@@ -7,7 +7,8 @@
 # berth vs runc `run` alternating, whose per-pair ratio cancels the machine's drift.
 #   Usage: bench/runtime-lifecycle.sh        (markdown on stdout, raw files in $RESULTS)
 # `berth` is $BERTH_RUNTIME (./berth-runtime: the Bun executable when the build made one);
-# `berth-node` is the Node bundle dist/berth-runtime.mjs, listed by default when it differs.
+# `berth-node` is the Node form ./berth-runtime falls back to ($BERTH_RUNTIME_NODE, default
+# dist/berth-runtime.cjs), listed by default when ./berth-runtime is something else.
 #   Env:   RUNTIMES="berth [berth-node] runc crun"  PAIRED=1 (0 skips pair-bench)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readTar } from '../snapshot/index.ts';
-import { ContainerView, goFileMode, tarTree } from './archive.ts';
+import { tarTree } from '../snapshot/tar/tree.ts';
+import { ContainerView, goFileMode } from './archive.ts';
 
 let dir: string;
 let rootfs: string;

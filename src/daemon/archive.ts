@@ -15,8 +15,9 @@ import { pipeline } from 'node:stream/promises';
 import { basename, join, posix } from 'node:path';
 import { applyLayer, decompress, normalizeEntryPath } from '../image/unpack/index.ts';
 import { shimMounter, unmountOnHost } from '../runtime/index.ts';
-import { END_OF_ARCHIVE, encodeTarHeader, mountAll, readTar, tarPadding } from '../snapshot/index.ts';
+import { mountAll, readTar } from '../snapshot/index.ts';
 import type { Mount } from '../snapshot/index.ts';
+import { tarTree } from '../snapshot/tar/tree.ts';
 import { EngineError, errorCode, invalidArgument, notFound } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
@@ -205,49 +206,6 @@ async function pathStat(view: ContainerView, c: Container, path: string): Promis
   if (st.isSymbolicLink()) linkTarget = await view.resolve(resolved, true);
   const name = resolved === '/' ? '/' : basename(resolved);
   return { stat: { name, size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget }, resolved, st };
-}
-
-/** The tar stream of `hostPath` with entries named under `name` ('' for the tree's contents at the top). */
-export async function* tarTree(hostPath: string, name: string): AsyncGenerator<Buffer> {
-  const links = new Map<string, string>();
-  async function* entry(path: string, rel: string): AsyncGenerator<Buffer> {
-    const st = await lstat(path);
-    const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
-    if (st.isDirectory()) {
-      if (rel !== '') yield encodeTarHeader({ ...base, name: `${rel}/`, type: 'dir' });
-      for (const child of (await readdir(path)).sort()) yield* entry(join(path, child), rel === '' ? child : `${rel}/${child}`);
-      return;
-    }
-    if (st.isSymbolicLink()) {
-      yield encodeTarHeader({ ...base, name: rel, type: 'symlink', linkname: await readlink(path) });
-      return;
-    }
-    if (st.isFile()) {
-      const inode = `${st.dev}:${st.ino}`;
-      const first = st.nlink > 1 ? links.get(inode) : undefined;
-      if (first !== undefined) {
-        yield encodeTarHeader({ ...base, name: rel, type: 'link', linkname: first });
-        return;
-      }
-      if (st.nlink > 1) links.set(inode, rel);
-      yield encodeTarHeader({ ...base, name: rel, type: 'file', size: st.size });
-      let written = 0;
-      for await (const chunk of createReadStream(path)) {
-        // a file growing while we read must not corrupt the archive: stop at the recorded size
-        const take = (chunk as Buffer).subarray(0, Math.max(0, st.size - written));
-        written += take.length;
-        if (take.length > 0) yield take;
-      }
-      if (written < st.size) yield Buffer.alloc(st.size - written);
-      yield tarPadding(st.size);
-      return;
-    }
-    const type = st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : undefined;
-    if (type === undefined) return; // sockets cannot be archived
-    yield encodeTarHeader({ ...base, name: rel, type, devmajor: Math.floor(st.rdev / 256) & 0xfff, devminor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00) });
-  }
-  yield* entry(hostPath, name);
-  yield END_OF_ARCHIVE;
 }
 
 /**
