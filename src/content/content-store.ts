@@ -38,8 +38,9 @@ export interface ContentWriter {
   abort(): Promise<void>;
   /**
    * The ingest's bytes from offset 0 as they land: those already there (a resumed ingest's
-   * included), then each write, ending once `commit()` has verified the blob. Fails when the
-   * writer is aborted or closed first. Lets a consumer (an unpack) work on a blob while it
+   * included), then each write, ending once `commit()` has checked the digest (not waiting for
+   * the fsync and rename that make the blob durable). Fails when the writer is aborted or closed
+   * first, a digest mismatch included. Lets a consumer (an unpack) work on a blob while it
    * downloads without holding it in memory; after a `truncate()` it continues at its position
    * (bytes it saw are not re-delivered, so it must check what it made on its own: a diffID).
    */

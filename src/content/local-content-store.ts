@@ -357,8 +357,8 @@ class LocalWriter implements ContentWriter {
   #store: LocalContentStore;
   #state: WriterState;
   #done = false;
-  /** how the ingest ended, for followers: they finish on 'committed' and fail on anything else */
-  #outcome: 'committed' | 'closed' | 'aborted' | undefined;
+  /** how the ingest ended, for followers: they finish once it is verified and fail on anything else */
+  #outcome: 'verified' | 'committed' | 'closed' | 'aborted' | undefined;
   #waiters: Array<() => void> = [];
 
   constructor(store: LocalContentStore, state: WriterState) {
@@ -440,7 +440,7 @@ class LocalWriter implements ContentWriter {
           yield n === buffer.length ? buffer : buffer.subarray(0, n);
           continue;
         }
-        if (this.#outcome === 'committed') return;
+        if (this.#outcome === 'verified' || this.#outcome === 'committed') return;
         if (this.#outcome !== undefined) {
           throw new EngineError('unavailable', `follow ingest ${this.#state.expected.digest}: ingest ${this.#outcome} at byte ${end} of ${this.#state.expected.size}`);
         }
@@ -457,7 +457,7 @@ class LocalWriter implements ContentWriter {
     for (const wake of waiters) wake();
   }
 
-  #settle(outcome: 'committed' | 'closed' | 'aborted'): void {
+  #settle(outcome: 'verified' | 'committed' | 'closed' | 'aborted'): void {
     this.#outcome = outcome;
     this.#notify();
   }
@@ -478,6 +478,9 @@ class LocalWriter implements ContentWriter {
       throw invalidArgument(`digest mismatch for ${s.expected.digest}: got ${actual}`);
     }
     this.#done = true;
+    // Followers may finish now: the bytes are the blob's. Making it durable (fsync, rename) is
+    // the store's business and need not hold up what they build from it.
+    this.#settle('verified');
     try {
       await this.#store.promote(s.dir, s.file, s.expected.digest);
       this.#settle('committed');

@@ -99,6 +99,48 @@ export function runContentStoreSuite(name: string, makeFixture: () => Promise<St
         assert.deepEqual(await again.ingests(), []);
       }));
 
+    it('a follower reads a resumed ingest from byte 0 while it is written and ends once it is verified', () =>
+      withStore(async ({ store, reopen }) => {
+        const full = Buffer.alloc(700_000);
+        for (let i = 0; i < full.length; i++) full[i] = (i * 7) & 0xff;
+        const expected = { digest: sha256Digest(full), size: full.length };
+        const first = await store.writer('follow-me', expected);
+        await first.write(full.subarray(0, 100_000));
+        await first.close();
+        const writer = await reopen().writer('follow-me', expected);
+        const read: Buffer[] = [];
+        const following = (async () => {
+          for await (const chunk of writer.follow()) read.push(Buffer.from(chunk));
+        })();
+        for (let off = writer.offset; off < full.length; off += 64_000) {
+          await writer.write(full.subarray(off, Math.min(off + 64_000, full.length)));
+          await new Promise((r) => setImmediate(r)); // let the follower catch up and wait again
+        }
+        await writer.commit();
+        await following;
+        assert.deepEqual(Buffer.concat(read), full);
+      }));
+
+    it('a follower fails when the bytes turn out not to be the blob, and when the writer closes early', () =>
+      withStore(async ({ store }) => {
+        const wrong = await store.writer('follow-wrong', { digest: sha256Digest('right'), size: 5 });
+        const followWrong = (async () => {
+          for await (const _ of wrong.follow()) void _;
+        })();
+        await wrong.write(Buffer.from('wrong'));
+        await assert.rejects(wrong.commit(), isKind('invalid-argument'));
+        await assert.rejects(followWrong, isKind('unavailable'));
+
+        const short = await store.writer('follow-short', { digest: sha256Digest('longer'), size: 6 });
+        const followShort = (async () => {
+          for await (const _ of short.follow()) void _;
+        })();
+        await short.write(Buffer.from('lon'));
+        await short.close();
+        await assert.rejects(followShort, isKind('unavailable'));
+        assert.equal(await store.has(sha256Digest('right')), false);
+      }));
+
     it('an ingest for a different expected digest is restarted, not resumed', () =>
       withStore(async ({ store }) => {
         const w1 = await store.writer('ref', { digest: sha256Digest('aaaa'), size: 4 });

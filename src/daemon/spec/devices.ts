@@ -36,7 +36,7 @@ function majorMinor(rdev: number): { major: number; minor: number } {
   return { major, minor };
 }
 
-function hostDevice(path: string, inContainer: string, stats: Stats, permissions: string): HostDevice {
+function hostDevice(inContainer: string, stats: Stats, permissions: string): HostDevice {
   const type = nodeType(stats)!;
   const { major, minor } = majorMinor(Number(stats.rdev));
   return {
@@ -50,7 +50,7 @@ function walk(dir: string, inContainer: string, permissions: string, out: HostDe
     const path = join(dir, entry.name);
     const target = posix.join(inContainer, entry.name);
     if (entry.isDirectory()) walk(path, target, permissions, out);
-    else if (entry.isCharacterDevice() || entry.isBlockDevice()) out.push(hostDevice(path, target, statSync(path), permissions));
+    else if (entry.isCharacterDevice() || entry.isBlockDevice()) out.push(hostDevice(target, statSync(path), permissions));
   }
 }
 
@@ -68,7 +68,7 @@ export function hostDevices(mappings: readonly DeviceMapping[]): HostDevice[] {
       throw invalidArgument(`error gathering device information while adding custom device "${m.PathOnHost}": ${reason}`, err);
     }
     if (stats.isDirectory()) walk(m.PathOnHost, inContainer, permissions, out);
-    else if (nodeType(stats)) out.push(hostDevice(m.PathOnHost, inContainer, stats, permissions));
+    else if (nodeType(stats)) out.push(hostDevice(inContainer, stats, permissions));
     else throw invalidArgument(`error gathering device information while adding custom device "${m.PathOnHost}": not a device node`);
   }
   return out;

@@ -50,9 +50,9 @@ export interface PullOptions {
 /**
  * Receives layer `index` of the manifest exactly once: `bytes` follow the download as it lands
  * in the store (or, for a blob already there, are read back verified from the store), from
- * byte 0 even when the download resumes a partial ingest. They end only after the blob's
- * digest has been checked and the blob committed, so a consumer that reads to the end has seen
- * verified bytes; on a mismatch they fail instead. The pull waits for every consumer; one that
+ * byte 0 even when the download resumes a partial ingest. They end only once the blob's digest
+ * has been checked, so a consumer that reads to the end has seen verified bytes; on a mismatch
+ * they fail instead. The pull waits for every consumer; one that
  * fails stops the pull (a refused layer: invalid-argument, and the pull stores nothing).
  * A consumer that needs no bytes (its layer is already unpacked) simply does not read them.
  */

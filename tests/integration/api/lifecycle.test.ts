@@ -12,10 +12,6 @@ import { TestDaemon } from './helpers.ts';
 let d: TestDaemon;
 const created = new Set<string>();
 
-function ids(): Promise<string[]> {
-  return d.containerIds();
-}
-
 async function run(...args: string[]): Promise<string> {
   const r = await d.docker('run', '-d', ...args);
   assert.equal(r.code, 0, r.stderr);
