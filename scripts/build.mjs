@@ -25,13 +25,13 @@ const ROOT = resolve(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
 const CLIS = ['berth-runtime', 'berth'];
 /**
- * The CLIs compiled with Bun when it is there ($BERTH_BUN_CLIS overrides): berth-runtime passes
- * its tests and the conformance suite as a Bun executable. berth is not yet in the list: its
- * berthd autostart (src/client/connect.ts) runs berthd.mjs with process.execPath, which in a Bun
- * executable is the executable itself.
+ * The CLIs compiled with Bun when it is there ($BERTH_BUN_CLIS overrides): both pass their tests
+ * (and berth-runtime the conformance suite) as Bun executables. berth starts berthd under Node
+ * (src/client/connect.ts): the daemon stays a Node program.
  */
-const BUN_CLIS = process.env.BERTH_BUN_CLIS?.split(/[\s,]+/).filter(Boolean) ?? ['berth-runtime'];
-const SHEBANG = '#!/usr/bin/env node';
+const BUN_CLIS = process.env.BERTH_BUN_CLIS?.split(/[\s,]+/).filter(Boolean) ?? ['berth-runtime', 'berth'];
+// `--` ends Node's options: Node 20 otherwise takes a user's `berth run --env-file F` as its own flag
+const SHEBANG = '#!/usr/bin/env -S node --';
 
 const common = {
   bundle: true,

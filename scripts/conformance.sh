@@ -11,7 +11,7 @@ bash scripts/setup.sh >/dev/null
 unset NODE_EXTRA_CA_CERTS
 results=${RESULTS_DIR:-/var/tmp/berth-conformance}
 status=0
-RESULTS_DIR=$results RUNTIME_NAME=berth-runtime bash "$suite" "$PWD/dist/berth-runtime.mjs" "$@" | tee "$results.log" || status=$?
+RESULTS_DIR=$results RUNTIME_NAME=berth-runtime bash "$suite" "$PWD/berth-runtime" "$@" | tee "$results.log" || status=$?
 ((status != 2)) || exit 2
 if (($# == 0)); then
   passing=$(sed -n 's/^tests: [0-9]* programs, \([0-9]*\) fully passing.*/\1/p' "$results.log")

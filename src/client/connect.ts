@@ -43,7 +43,9 @@ export async function startDaemon(host: string, options: { args?: readonly strin
   const log = openSync(logFile, 'a');
   let pid: number;
   try {
-    const child = spawn(process.execPath, [...daemonCommand(), '-H', host, ...(options.args ?? [])], { detached: true, stdio: ['ignore', log, log] });
+    // berthd runs under Node; in berth's Bun executable process.execPath is that executable
+    const node = process.versions['bun'] === undefined ? process.execPath : (process.env['BERTH_NODE'] ?? 'node');
+    const child = spawn(node, [...daemonCommand(), '-H', host, ...(options.args ?? [])], { detached: true, stdio: ['ignore', log, log] });
     child.unref();
     pid = child.pid!;
   } finally {

@@ -11,7 +11,8 @@ import { defaultSpec } from '../../../src/runtime/index.ts';
 import type { Spec } from '../../../src/oci/runtime-spec.ts';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
-export const CLI = join(REPO, 'dist/berth-runtime.mjs');
+// the CLI as users run it: the Bun executable when the build made one, else the Node bundle
+export const CLI = process.env.BERTH_TEST_CLI ?? join(REPO, 'berth-runtime');
 
 let fixtureRootfs: string | undefined;
 export function busyboxRootfs(): string {
@@ -73,7 +74,7 @@ export function rt(...args: string[]): CliResult {
   const out = openSync(outPath, 'w');
   const err = openSync(errPath, 'w');
   try {
-    const r = spawnSync(process.execPath, [CLI, '--root', testStateRoot(), ...args], { stdio: ['ignore', out, err], env, timeout: 60_000 });
+    const r = spawnSync(CLI, ['--root', testStateRoot(), ...args], { stdio: ['ignore', out, err], env, timeout: 60_000 });
     return { code: r.status ?? 128, stdout: readFileSync(outPath, 'utf8'), stderr: readFileSync(errPath, 'utf8') };
   } finally {
     closeSync(out);
@@ -85,7 +86,7 @@ export function rt(...args: string[]): CliResult {
 /** Runs berth-runtime without blocking the event loop (for containers that run a while). */
 export function rtAsync(args: string[], options: { input?: string } = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CLI, '--root', testStateRoot(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(CLI, ['--root', testStateRoot(), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -68,7 +68,7 @@ test('run with a terminal and no console socket relays the pty through the shim'
     // script(1) gives the CLI a real terminal of its own.
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
-    const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} --root ${testStateRoot()} run --bundle ${bundle.dir} ${id}`, '/dev/null'], { encoding: 'utf8', env, timeout: 30_000 });
+    const r = spawnSync('script', ['-qec', `${CLI} --root ${testStateRoot()} run --bundle ${bundle.dir} ${id}`, '/dev/null'], { encoding: 'utf8', env, timeout: 30_000 });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /\/dev\/pts\/\d+\r?\nrelayed/);
   } finally {
