@@ -311,7 +311,10 @@ col_median() {
 # CPU profile and syscall counts of one more cold pull each
 reset_store berth
 mkdir -p "$WORK/prof"
-node --cpu-prof --cpu-prof-dir="$WORK/prof" "$BERTH" --data-root "$(store berth)" pull "$IMAGE" >/dev/null
+# node --cpu-prof needs the JavaScript bundle itself, not a launcher in front of it
+profiled=$BERTH
+[[ $profiled == *.mjs || $profiled == *.js ]] || profiled=$REPO/dist/berth.mjs
+node --cpu-prof --cpu-prof-dir="$WORK/prof" "$profiled" --data-root "$(store berth)" pull "$IMAGE" >/dev/null
 node --import tsx "$BENCH_DIR/cpu-profile-top.ts" --top 25 "$WORK"/prof/*.cpuprofile >"$OUT/cpu-profile.md"
 if command -v strace >/dev/null; then
 	reset_store berth

@@ -156,8 +156,9 @@ export async function withContainerFs<T>(ctx: DaemonContext, c: Container, fn: (
   const view = new ContainerView(rootfs, mounts);
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
+  let done: Promise<unknown> = Promise.resolve();
   const ready = new Promise<boolean>((resolve, reject) => {
-    void c.exclusive(async () => {
+    done = c.exclusive(async () => {
       if (c.running) {
         resolve(false);
         return;
@@ -178,7 +179,11 @@ export async function withContainerFs<T>(ctx: DaemonContext, c: Container, fn: (
   try {
     return await fn(view);
   } finally {
-    if (mounted) release();
+    if (mounted) {
+      release();
+      // the reply says the copy is over: the rootfs is unmounted by then, not a moment later
+      await done;
+    }
   }
 }
 
@@ -214,21 +219,24 @@ async function pathStat(view: ContainerView, c: Container, path: string): Promis
  */
 function streamInContainerFs(ctx: DaemonContext, c: Container, open: (view: ContainerView) => Promise<AsyncIterable<Buffer>>): Promise<AsyncIterable<Buffer>> {
   return new Promise((resolve, reject) => {
-    withContainerFs(ctx, c, async (view) => {
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    const viewDone: Promise<void> = withContainerFs(ctx, c, async (view) => {
       const source = await open(view);
-      let finish!: () => void;
-      const finished = new Promise<void>((r) => (finish = r));
       resolve(
         (async function* () {
           try {
             yield* source;
           } finally {
             finish();
+            // the stream ends once the rootfs is unmounted again
+            await viewDone.catch(() => {});
           }
         })(),
       );
       await finished;
-    }).catch(reject);
+    });
+    viewDone.catch(reject);
   });
 }
 

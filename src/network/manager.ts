@@ -48,7 +48,7 @@ export interface NetworkManagerOptions {
   readonly pluginDirs?: readonly string[];
   /** Warm pool size; 0 disables the pool. Default 2. */
   readonly poolSize?: number;
-  /** Quiet time after a start on the default network before the pool refills (ms). Default 250. */
+  /** Time after a start on the default network before the pool refills (ms). Default 250. */
   readonly poolRefillDelayMs?: number;
   readonly defaultBridge?: string;
   readonly defaultSubnet?: string;

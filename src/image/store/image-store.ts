@@ -140,8 +140,14 @@ export class ImageStore {
     const lease = this.content.lease();
     const report = options.onProgress ?? (() => {});
     // Extraction progress is shown once a layer's download is complete, as docker shows it,
-    // although the layer is unpacked while it downloads.
+    // although the layer is unpacked while it downloads; and `Pull complete` comes after
+    // `Download complete`, although the unpack may finish while the blob is still being synced.
     const downloaded = new Set<string>();
+    const completeLater = new Set<string>();
+    const unpackReport = (event: ImageProgress): void => {
+      if (event.status === 'Pull complete' && !downloaded.has(event.id)) completeLater.add(event.id);
+      else report(event);
+    };
     let unpacker: LayerUnpacker | undefined;
     try {
       const result = await this.registry.pull(ref, {
@@ -149,11 +155,14 @@ export class ImageStore {
         ...(options.platform !== undefined ? { platform: options.platform } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (event) => {
-          if (event.status === 'Download complete' || event.status === 'Already exists') downloaded.add(event.id);
           report(event);
+          if (event.status === 'Download complete' || event.status === 'Already exists') {
+            downloaded.add(event.id);
+            if (completeLater.delete(event.id)) report({ id: event.id, status: 'Pull complete' });
+          }
         },
         layerConsumer: async ({ manifest, config }) => {
-          const layers = this.#unpacker(manifest, await this.content.readJson<ImageConfig>(config.digest), { ...options, onProgress: report });
+          const layers = this.#unpacker(manifest, await this.content.readJson<ImageConfig>(config.digest), { ...options, onProgress: unpackReport });
           unpacker = layers;
           return (layer, index, bytes) => layers.unpack(index, extracting(layer, bytes, report, downloaded), layer.digest);
         },

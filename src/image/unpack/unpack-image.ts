@@ -53,13 +53,14 @@ async function exists(snapshotter: Snapshotter, key: string): Promise<boolean> {
 const EXTRACT_PREFIX = 'extract-';
 
 /**
- * Removes the active snapshots of extractions a crash interrupted; for daemon start-up, when no
- * unpack can be running. Returns the keys removed.
+ * Removes the active snapshots (and views) of extractions a crash interrupted; for daemon
+ * start-up, when no unpack can be running. Returns the keys removed.
  */
 export async function removeStaleExtractions(snapshotter: Snapshotter): Promise<string[]> {
   const stale: string[] = [];
   await snapshotter.walk((info) => {
-    if (info.kind === 'active' && info.name.startsWith(EXTRACT_PREFIX)) stale.push(info.name);
+    // active: a layer being applied; view: the short-lived look at its lowers (committedLowerDirs)
+    if (info.kind !== 'committed' && info.name.startsWith(EXTRACT_PREFIX)) stale.push(info.name);
   });
   for (const key of stale) await snapshotter.remove(key);
   return stale;
@@ -94,7 +95,12 @@ export async function unpackLayer(snapshotter: Snapshotter, layer: AsyncIterable
   try {
     const result = await applyLayer(writableDir(mounts), layer, {
       hasParent: parent !== undefined,
-      lowerDirs: later ? async () => committedLowerDirs(snapshotter, parent, await parentReady.then(() => key)) : lowerDirs(mounts),
+      lowerDirs: later
+        ? async () => {
+            await parentReady;
+            return committedLowerDirs(snapshotter, parent, key);
+          }
+        : lowerDirs(mounts),
       ...(options.label !== undefined ? { label: options.label } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

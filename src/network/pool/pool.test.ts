@@ -67,7 +67,7 @@ test('a failing backend stops refilling until the next replenish', async () => {
   await pool.drain();
 });
 
-test('a delayed replenish waits for quiet; filled() starts it at once and drain() cancels it', async () => {
+test('a delayed replenish waits; filled() starts it at once and drain() cancels it', async () => {
   const backend = memoryBackend();
   const pool = new WarmPool(2, backend);
   pool.start();
@@ -75,7 +75,7 @@ test('a delayed replenish waits for quiet; filled() starts it at once and drain(
   pool.take();
   pool.replenish(60_000);
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(pool.readyCount, 1, 'no refill before the quiet time');
+  assert.equal(pool.readyCount, 1, 'no refill before the delay');
   await pool.filled();
   assert.equal(pool.readyCount, 2, 'filled() does not wait for the timer');
   pool.take();

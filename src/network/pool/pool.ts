@@ -3,7 +3,7 @@
  * container on it costs file renames instead of a namespace and a CNI chain (tens of
  * milliseconds). The pool knows nothing of CNI: it asks its backend to create and destroy
  * entries, refills one at a time in the background (so it never competes with a burst of starts
- * for both cores), after a quiet period that lets the start which took an entry finish first,
+ * for both cores), a little after a take so that the start which took the entry finishes first,
  * and on drain destroys everything it holds, including entries still being made.
  */
 
@@ -67,15 +67,17 @@ export class WarmPool {
 
   /**
    * Starts refilling in the background (after a take, or to retry after a failure); with a delay,
-   * once `delayMs` passed without another call, so a burst of starts is not slowed by refills.
+   * `delayMs` after the first call of a series (later calls do not postpone it further, so a
+   * steady stream of starts still finds the pool refilled now and then).
    */
   replenish(delayMs = 0): void {
     this.lastError = undefined;
-    this.#cancelTimer();
     if (delayMs <= 0) {
+      this.#cancelTimer();
       this.#refill();
       return;
     }
+    if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#refill();

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../../src/network/exec.ts';
+import { contains, parseCidr, parseIPv4 } from '../../../src/network/ipam/cidr.ts';
 
+/** What a leaked attachment would leave: veths, namespaces, host-local leases, iptables/nft rules. */
 export interface HostCounts {
   veths: number;
   netns: number;
@@ -19,23 +21,6 @@ export interface HostCounts {
 async function countLines(file: string, args: string[], filter: (line: string) => boolean = () => true): Promise<number> {
   const result = await run(file, args);
   return result.stdout.split('\n').filter((line) => line.trim() !== '' && filter(line)).length;
-}
-
-/** What a leaked attachment would leave: veths, namespaces, host-local leases, iptables/nft rules. */
-export async function hostCounts(leaseDirs: readonly string[]): Promise<HostCounts> {
-  let leases = 0;
-  for (const dir of leaseDirs) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    leases += names.filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n)).length;
-  }
-  return {
-    veths: await countLines('ip', ['-o', 'link', 'show', 'type', 'veth']),
-    netns: await countLines('ip', ['netns', 'list']),
-    leases,
-    // Rules only (`-A`), not the counters or chain headers iptables-save prints.
-    iptablesRules: await countLines('iptables-save', [], (l) => l.startsWith('-A')),
-    nftLines: await countLines('nft', ['list', 'ruleset']),
-  };
 }
 
 /** Runs a command inside a namespace by its `ip netns` name. */
@@ -127,12 +112,43 @@ export async function removeEmptyNewTables(before: Set<string>): Promise<void> {
   }
 }
 
-/** Everything on the host a network test could leave behind, as comparable text. */
-export async function hostSnapshot(): Promise<string> {
-  const links = (await run('ip', ['-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter((l) => l !== '');
-  const netns = (await run('ip', ['netns', 'list'])).stdout.trim();
-  const rules = (await run('iptables-save', [])).stdout.split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':CNI'));
-  const tables = [...(await nftTables())].sort();
-  const leases = await readdir('/var/lib/cni/networks').catch(() => [] as string[]);
-  return JSON.stringify({ links: links.sort(), netns, rules, tables, leases }, null, 1);
+/**
+ * What one test file's own networks could leak, so that the containers of other sessions on this
+ * shared host do not move the counts: veths on its bridges, namespaces in its directory, its
+ * leases, and rules that name its CNI prefix or an address of its subnets.
+ */
+export interface LeakScope {
+  readonly bridges: readonly string[];
+  readonly netnsDir: string;
+  readonly cniPrefix: string;
+  readonly subnets: readonly string[];
+  readonly leaseDirs: readonly string[];
+}
+
+/** Whether a rule line (iptables-save or nft) belongs to the scope. */
+export function ruleInScope(line: string, scope: LeakScope): boolean {
+  if (line.includes(scope.cniPrefix)) return true;
+  const prefixes = scope.subnets.map(parseCidr);
+  return [...line.matchAll(/\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?:\/(\d+))?/g)].some((m) => {
+    const address = parseIPv4(m[1]!);
+    // A network's own prefix (masquerade rules) or a host address in it (firewall, portmap).
+    return prefixes.some((p) => contains(p, address) && (m[2] === undefined || Number(m[2]) >= p.bits));
+  });
+}
+
+export async function scopedCounts(scope: LeakScope): Promise<HostCounts> {
+  let leases = 0;
+  for (const dir of scope.leaseDirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    leases += names.filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n)).length;
+  }
+  const links = JSON.parse((await run('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout || '[]') as { master?: string }[];
+  const netns = await readdir(scope.netnsDir).catch(() => [] as string[]);
+  return {
+    veths: links.filter((l) => l.master !== undefined && scope.bridges.includes(l.master)).length,
+    netns: netns.filter((n) => !n.startsWith('.')).length,
+    leases,
+    iptablesRules: await countLines('iptables-save', [], (l) => l.startsWith('-A') && ruleInScope(l, scope)),
+    nftLines: await countLines('nft', ['list', 'ruleset'], (l) => ruleInScope(l, scope)),
+  };
 }

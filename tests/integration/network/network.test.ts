@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,8 @@ import { CniError, CniRunner } from '../../../src/network/cni/index.ts';
 import type { NetConfList } from '../../../src/network/cni/index.ts';
 import { createNetns, deleteNetns } from '../../../src/network/netns/netns.ts';
 import { run } from '../../../src/network/exec.ts';
-import { hostCounts, hostSnapshot, inNetns, leaseDir, nftTables, removeEmptyNewTables, removeSharedChains, serveInNetns, sharedChainsExist } from './helpers.ts';
+import { inNetns, leaseDir, nftTables, removeEmptyNewTables, removeSharedChains, scopedCounts, serveInNetns, sharedChainsExist } from './helpers.ts';
+import type { LeakScope } from './helpers.ts';
 
 const root = process.getuid?.() === 0;
 const plugins = await access('/usr/lib/cni/bridge').then(() => true, () => false);
@@ -51,13 +52,13 @@ describe('network', { skip, concurrency: false }, () => {
   let hadSharedChains = true;
   let hadIprouteDir = true;
   let tablesBefore = new Set<string>();
-  let snapshotBefore = '';
+  /** Every network this file made that attaches containers (for the final leak check). */
+  let fileScope: LeakScope | undefined;
   let ipForward = '';
 
   before(async () => {
     hadSharedChains = await sharedChainsExist();
     tablesBefore = await nftTables();
-    snapshotBefore = await hostSnapshot();
     // The bridge plugin turns forwarding on for its gateway (as Docker does); the tests give it back.
     ipForward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8');
     hadIprouteDir = await access('/run/netns').then(() => true, () => false);
@@ -84,6 +85,20 @@ describe('network', { skip, concurrency: false }, () => {
 
   after(cleanUp);
 
+  /** This file's networks (as the store keeps them), for leak counts other sessions cannot move. */
+  async function leakScope(extra: { bridges?: string[]; subnets?: string[]; leaseDirs?: string[] } = {}): Promise<LeakScope> {
+    const dir = join(stateDir, 'networks');
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    const records = await Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as { bridge: string; subnet: string; cniName: string }));
+    return {
+      bridges: [...records.map((r) => r.bridge), ...(extra.bridges ?? [])],
+      netnsDir,
+      cniPrefix,
+      subnets: [...records.map((r) => r.subnet), ...(extra.subnets ?? [])],
+      leaseDirs: [...records.map((r) => leaseDir(r.cniName)), ...(extra.leaseDirs ?? [])],
+    };
+  }
+
   test('subnets never overlap the host: default and user networks', async () => {
     const routes = JSON.parse((await run('ip', ['-j', '-4', 'route', 'show', 'table', 'all'])).stdout);
     const addrs = JSON.parse((await run('ip', ['-j', '-4', 'addr'])).stdout);
@@ -97,6 +112,7 @@ describe('network', { skip, concurrency: false }, () => {
       assert.equal(clash, undefined, `${subnet} overlaps a host route`);
     }
     assert.equal(new Set(subnets).size, 3, `distinct subnets: ${subnets.join(' ')}`);
+    fileScope = await leakScope();
     assert.equal(net.Driver, 'bridge');
     assert.equal(net.Scope, 'local');
     assert.deepEqual(net.Labels, { test: tag });
@@ -228,14 +244,16 @@ describe('network', { skip, concurrency: false }, () => {
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const held = (listener.address() as { port: number }).port;
     try {
-      const before = await hostCounts([]);
+      await manager.pool.filled();
+      const scope = await leakScope();
+      const before = await scopedCounts(scope);
       await assert.rejects(manager.prepare(`p2${tag}`, { network: userNet, ports: [{ hostPort: port, containerPort: 81, protocol: 'tcp' }] }), (err: Error & { kind?: string }) => {
         assert.equal(err.kind, 'conflict');
         assert.match(err.message, new RegExp(`publish port 0\\.0\\.0\\.0:${port}/tcp: port is already allocated`));
         return true;
       });
       await assert.rejects(manager.prepare(`p3${tag}`, { ports: [{ hostIP: '127.0.0.1', hostPort: held, containerPort: 80, protocol: 'tcp' }] }), /address already in use on the host/);
-      assert.deepEqual(await hostCounts([]), before);
+      assert.deepEqual(await scopedCounts(scope), before);
       assert.deepEqual(await manager.endpoints(`p2${tag}`), []);
       // A host-port range skips the port the first container holds.
       const ranged = await manager.prepare(`p6${tag}`, { network: userNet, ports: [{ hostPort: port, hostPortEnd: port + 20, containerPort: 80, protocol: 'tcp' }] });
@@ -257,7 +275,9 @@ describe('network', { skip, concurrency: false }, () => {
 
   test('a failing plugin is reported with its code and leaves nothing attached', async () => {
     const runner = new CniRunner();
-    const before = await hostCounts([]);
+    await manager.pool.filled();
+    const scope = await leakScope({ bridges: [`bt${tag}x`], subnets: ['10.250.250.0/24'], leaseDirs: [leaseDir(`${cniPrefix}bad`)] });
+    const before = await scopedCounts(scope);
     const id = `bad${tag}`;
     const ns = join(netnsDir, id);
     await createNetns(id, { dir: netnsDir });
@@ -284,7 +304,7 @@ describe('network', { skip, concurrency: false }, () => {
       await run('ip', ['link', 'delete', `bt${tag}x`]);
       await rm(leaseDir(`${cniPrefix}bad`), { recursive: true, force: true });
     }
-    assert.deepEqual(await hostCounts([]), before);
+    assert.deepEqual(await scopedCounts(scope), before);
   });
 
   test('warm pool: take is fast, refills in the background, drains to nothing', async () => {
@@ -372,8 +392,8 @@ describe('network', { skip, concurrency: false }, () => {
 
   test('20 attach/teardown cycles leak no veth, netns, lease or rule', async () => {
     await manager.pool.filled();
-    const leases = [leaseDir(`${cniPrefix}bridge`), leaseDir(`${cniPrefix}${userNet}`)];
-    const before = await hostCounts(leases);
+    const scope = await leakScope();
+    const before = await scopedCounts(scope);
     for (let i = 0; i < 20; i++) {
       const id = `cyc${i}${tag}`;
       const onUser = i % 2 === 0;
@@ -381,7 +401,7 @@ describe('network', { skip, concurrency: false }, () => {
       await manager.teardown(id);
     }
     await manager.pool.filled();
-    assert.deepEqual(await hostCounts(leases), before);
+    assert.deepEqual(await scopedCounts(scope), before);
   });
 
   /** Rules that name an address or id (a leak check that other sessions' rules cannot disturb). */
@@ -507,7 +527,16 @@ describe('network', { skip, concurrency: false }, () => {
   });
 
   test('destroy leaves the host as the tests found it (links, netns, rules, tables, leases)', async () => {
+    const scope = fileScope ?? (await leakScope());
     await cleanUp();
-    assert.equal(await hostSnapshot(), snapshotBefore);
+    // Scoped to this file's bridges, subnets, prefix and namespaces: other sessions share the host.
+    assert.deepEqual(await scopedCounts(scope), { veths: 0, netns: 0, leases: 0, iptablesRules: 0, nftLines: 0 });
+    const links = (await run('ip', ['-o', 'link'])).stdout;
+    for (const bridge of [...scope.bridges, `bt${tag}x`]) assert.ok(!links.includes(`: ${bridge}:`), `bridge ${bridge} removed`);
+    assert.deepEqual((await readdir('/var/lib/cni/networks').catch(() => [] as string[])).filter((n) => n.startsWith(cniPrefix)), [], 'no lease directory left');
+    const iproute = await readdir('/run/netns').catch(() => [] as string[]);
+    const ours = await Promise.all(iproute.map(async (n) => ((await readlink(join('/run/netns', n)).catch(() => '')).startsWith(`${netnsDir}/`) ? n : '')));
+    assert.deepEqual(ours.filter(Boolean), [], 'no iproute2 name left');
+    await assert.rejects(access(netnsDir), 'the namespace directory is gone');
   });
 });
