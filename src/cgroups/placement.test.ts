@@ -13,7 +13,7 @@ describe('cgroupPlacement', () => {
     assert.deepEqual(placement, { cloneInto: '/sys/fs/cgroup/berth/c1', procsFiles: [] });
   });
 
-  it('clones into the unified directory of a hybrid host and writes the v1 hierarchies', () => {
+  it('writes every hierarchy of a hybrid host, the unified one too: the v1 ones need a migration anyway', () => {
     const placement = cgroupPlacement(
       {
         mode: 'hybrid',
@@ -23,8 +23,8 @@ describe('cgroupPlacement', () => {
       },
       ['/sys/fs/cgroup/cpu/berth/c1/cgroup.procs', '/sys/fs/cgroup/pids/berth/c1/cgroup.procs', '/sys/fs/cgroup/unified/berth/c1/cgroup.procs'],
     );
-    assert.equal(placement.cloneInto, '/sys/fs/cgroup/unified/berth/c1');
-    assert.deepEqual(placement.procsFiles, ['/sys/fs/cgroup/cpu/berth/c1/cgroup.procs', '/sys/fs/cgroup/pids/berth/c1/cgroup.procs']);
+    assert.equal(placement.cloneInto, undefined);
+    assert.equal(placement.procsFiles.length, 3);
   });
 
   it('writes every hierarchy of a v1 host', () => {

@@ -1,7 +1,10 @@
 /**
- * How a container's init gets into its cgroup. A cgroup v2 directory can take it at birth
- * (clone3 CLONE_INTO_CGROUP: no migration, so no wait for the kernel's migration lock); every v1
- * hierarchy needs its pid written to cgroup.procs after the clone.
+ * How a container's init gets into its cgroup. On a pure cgroup v2 host the directory takes it
+ * at birth (clone3 CLONE_INTO_CGROUP): no migration, so no wait for the kernel's migration lock.
+ * Where v1 hierarchies need a cgroup.procs write anyway (v1, hybrid), every hierarchy is written:
+ * CLONE_INTO_CGROUP takes cgroup_mutex, which a migration holds through its grace period (the
+ * warming write of warm.ts, a concurrent start), so the clone itself would wait for it instead
+ * of the container's mounts overlapping it (measured: clone3 6.9 ms).
  */
 
 import { dirname } from 'node:path';
@@ -16,6 +19,7 @@ export interface CgroupPlacement {
 
 export function cgroupPlacement(paths: CgroupPaths, procsFiles: readonly string[]): CgroupPlacement {
   const v2Dir = paths.dirs[''];
-  if (v2Dir === undefined) return { procsFiles: [...procsFiles] };
-  return { cloneInto: v2Dir, procsFiles: procsFiles.filter((file) => dirname(file) !== v2Dir) };
+  const migrated = procsFiles.filter((file) => dirname(file) !== v2Dir);
+  if (v2Dir === undefined || migrated.length > 0) return { procsFiles: [...procsFiles] };
+  return { cloneInto: v2Dir, procsFiles: [] };
 }

@@ -137,9 +137,9 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
 }
 
 /**
- * The init goes into a cgroup v2 directory at clone time (CLONE_INTO_CGROUP), the v1 hierarchies by
- * cgroup.procs writes. Not after joining a user namespace: its credentials would be checked
- * against the host's cgroupfs.
+ * On a pure cgroup v2 host the init is cloned into its cgroup (CLONE_INTO_CGROUP, cgroups/
+ * placement.ts); elsewhere the shim writes its pid to every cgroup.procs. Not after joining a
+ * user namespace: its credentials would be checked against the host's cgroupfs.
  */
 function cgroupPlacementFor(spec: Spec, cgroup: ContainerCgroup): { cgroupProcs: string[]; cloneIntoCgroup?: string } {
   const joinsUserNamespace = (spec.linux?.namespaces ?? []).some((n) => n.type === 'user' && n.path);

@@ -11,6 +11,8 @@ import { step, type Plan } from './plan/plan.ts';
 import { MS, parseMountOptions } from './rootfs/mount-options.ts';
 import { ShimConnection, shimError, spareShims, type ShimStartOptions } from './shim/shim-client.ts';
 
+export { releaseSpareShims } from './shim/shim-client.ts';
+
 /** A mount as snapshotters describe it (mount(8)'s type, source and -o options). */
 export interface HostMount {
   type: string;

@@ -4,13 +4,14 @@
  */
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { step } from '../plan/plan.ts';
-import { ShimConnection, parseMessage, shimError } from './shim-client.ts';
+import { ShimConnection, parseMessage, releaseSpareShims, shimError, spareShims } from './shim-client.ts';
 
 test('parses every message the shim sends', () => {
   assert.deepEqual(parseMessage('pid 4242'), { type: 'pid', pid: 4242 });
@@ -78,6 +79,47 @@ test('the client writes the plan, reads messages to EOF and answers a sync', asy
     assert.deepEqual(await conn.exited, { code: 3, signal: null });
     conn.close();
     assert.throws(() => conn.send('ok\nabort'), /contains a newline/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a start takes a spare spawned ahead (same configuration only); the rest are released and reaped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-shim-client-'));
+  try {
+    const fake = join(dir, 'fake-shim');
+    writeFileSync(fake, FAKE_SHIM);
+    chmodSync(fake, 0o755);
+    const stdio: Array<'ignore'> = ['ignore', 'ignore', 'ignore'];
+    spareShims(2, { shimPath: fake, stdio });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const spawnedAhead = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
+    const plan = [step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 1, '/bin/true')];
+
+    const taken = await ShimConnection.start(plan, { shimPath: fake, stdio, takeSpare: true });
+    assert.ok(spawnedAhead.includes(taken.child.pid!), 'the start took a shim spawned before it');
+    assert.deepEqual(await taken.next(), { type: 'pid', pid: plan.length });
+    taken.send('ok');
+    // a different stdio is a different configuration: spawned for the call, the spare stays
+    const other = await ShimConnection.start(plan, { shimPath: fake, stdio: ['ignore', 'ignore', 'inherit'], takeSpare: true });
+    assert.ok(!spawnedAhead.includes(other.child.pid!));
+    assert.deepEqual(await other.next(), { type: 'pid', pid: plan.length });
+    other.send('ok');
+    for (const conn of [taken, other]) {
+      while ((await conn.next()) !== undefined) {
+        // ready, exit, then EOF
+      }
+      assert.equal((await conn.exited).code, 3);
+      conn.close();
+    }
+
+    await releaseSpareShims();
+    const spawnedAfter = await ShimConnection.start(plan, { shimPath: fake, stdio, takeSpare: true });
+    // none left to take: a fresh shim
+    assert.deepEqual(await spawnedAfter.next(), { type: 'pid', pid: plan.length });
+    spawnedAfter.child.kill('SIGKILL');
+    assert.equal((await spawnedAfter.exited).signal, 'SIGKILL');
+    spawnedAfter.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

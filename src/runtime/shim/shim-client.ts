@@ -174,6 +174,24 @@ export function spareShims(count: number, options: Pick<ShimStartOptions, 'stdio
   }
 }
 
+/**
+ * Lets every spare go (EOF on its plan socket: it exits) and reaps them, so that a daemon
+ * shutting down leaves no exited shim for PID 1 to collect.
+ */
+export async function releaseSpareShims(): Promise<void> {
+  const pending = [...spares.values()].flat();
+  spares.clear();
+  await Promise.all(
+    pending.map(async (promise) => {
+      const spare = await promise;
+      if (!spare) return;
+      spare.child.ref();
+      spare.socket.destroy();
+      await spare.exited;
+    }),
+  );
+}
+
 /** A spare of this configuration, unless none is left or it has ended meanwhile. */
 async function takeSpare(key: string): Promise<SpawnedShim | undefined> {
   // shift() before the await: two starts at once must not take the same spare

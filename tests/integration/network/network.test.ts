@@ -32,6 +32,12 @@ const tag = randomBytes(3).toString('hex');
 const cniPrefix = `bt${tag}-`;
 const netnsDir = `/run/berth/test-netns-${tag}`;
 const userNet = `tnet${tag}`;
+// Subnets of this file's own, derived from the tag (10.64-127.x.0/24): the other sessions on this
+// shared host take Docker's defaults (172.17.0.0/16, …), so leak counts by address see only ours.
+const subnetBlock = (offset: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `10.${64 + (parseInt(tag.slice(0, 2), 16) % 64)}.${(parseInt(tag.slice(2, 4), 16) + offset + i) % 256}.0/24`);
+const subnetCandidates = subnetBlock(0, 16);
+const badSubnet = subnetBlock(100, 1)[0]!;
 const internalNet = `tint${tag}`;
 
 async function hostAddress(): Promise<string> {
@@ -66,7 +72,7 @@ describe('network', { skip, concurrency: false }, () => {
     webRoot = join(stateDir, 'www');
     await mkdir(webRoot);
     await writeFile(join(webRoot, 'index.html'), `hello from ${tag}\n`);
-    manager = new NetworkManager({ stateDir, netnsDir, defaultBridge: `bt${tag}0`, cniPrefix, poolSize: 2 });
+    manager = new NetworkManager({ stateDir, netnsDir, defaultBridge: `bt${tag}0`, cniPrefix, poolSize: 2, subnetCandidates });
     await manager.init();
   });
 
@@ -276,7 +282,7 @@ describe('network', { skip, concurrency: false }, () => {
   test('a failing plugin is reported with its code and leaves nothing attached', async () => {
     const runner = new CniRunner();
     await manager.pool.filled();
-    const scope = await leakScope({ bridges: [`bt${tag}x`], subnets: ['10.250.250.0/24'], leaseDirs: [leaseDir(`${cniPrefix}bad`)] });
+    const scope = await leakScope({ bridges: [`bt${tag}x`], subnets: [badSubnet], leaseDirs: [leaseDir(`${cniPrefix}bad`)] });
     const before = await scopedCounts(scope);
     const id = `bad${tag}`;
     const ns = join(netnsDir, id);
@@ -286,7 +292,7 @@ describe('network', { skip, concurrency: false }, () => {
         cniVersion: '1.0.0',
         name: `${cniPrefix}bad`,
         plugins: [
-          { type: 'bridge', bridge: `bt${tag}x`, ipam: { type: 'host-local', ranges: [[{ subnet: '10.250.250.0/24' }]] } },
+          { type: 'bridge', bridge: `bt${tag}x`, ipam: { type: 'host-local', ranges: [[{ subnet: badSubnet }]] } },
           { type: 'portmap', capabilities: { portMappings: true }, snat: 'not-a-bool' },
         ],
       };
@@ -456,7 +462,7 @@ describe('network', { skip, concurrency: false }, () => {
     const kTag = `k${tag}`;
     const kState = await mkdtemp(join(tmpdir(), 'berth-net-kill-'));
     const kNetns = `/run/berth/test-netns-${kTag}`;
-    const kOptions = { stateDir: kState, netnsDir: kNetns, cniPrefix: `bk${tag}-`, defaultBridge: `bk${tag}0`, poolSize: 0 };
+    const kOptions = { stateDir: kState, netnsDir: kNetns, cniPrefix: `bk${tag}-`, defaultBridge: `bk${tag}0`, poolSize: 0, subnetCandidates: subnetBlock(50, 8) };
     const child = join(kState, 'daemon.mts');
     const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
     await writeFile(child, [
@@ -493,7 +499,7 @@ describe('network', { skip, concurrency: false }, () => {
       restarted = new NetworkManager(kOptions);
       await restarted.init();
       assert.deepEqual(await restarted.reconcile([]), [kTag]);
-      const subnet = (await restarted.inspect('bridge')).IPAM.Config[0]!.Subnet.split('.').slice(0, 2).join('\\.');
+      const subnet = (await restarted.inspect('bridge')).IPAM.Config[0]!.Subnet.split('.').slice(0, 3).join('\\.');
       assert.deepEqual(await rulesMentioning(new RegExp(`${kTag}|${subnet}\\.`)), [], 'no rule of the killed ADD is left');
       assert.equal((await run('ip', ['-o', 'link', 'show', 'master', `bk${tag}0`])).stdout.trim(), '', 'no veth on the bridge');
       assert.deepEqual((await readdir(leaseDir(`bk${tag}-bridge`)).catch(() => [] as string[])).filter((n) => /^\d/.test(n)), [], 'no lease');
