@@ -106,6 +106,8 @@ export interface PreparedNetwork {
   specOpt: SpecOpt;
   hosts?: string;
   resolvConf?: string;
+  /** resolv.conf names our embedded DNS server: `--dns` servers become its upstreams, not nameservers */
+  embeddedDns?: boolean;
 }
 
 function withNetnsPath(path: string | undefined): SpecOpt {
@@ -191,7 +193,11 @@ export async function prepareNetwork(ctx: DaemonContext, c: Container, hostname:
   const host = await hostResolv;
   for (const e of endpoints) if (e.network !== DEFAULT_NETWORK) await ctx.dns?.ensure(e.network).catch((err: unknown) => ctx.warn(`dns for network ${e.network}: ${err instanceof Error ? err.message : String(err)}`));
   const resolvConf = resolvConfFor(ctx, host, endpoints);
-  return { specOpt: withNetnsPath(path!), hosts, resolvConf };
+  // `--dns` with the embedded server: names go on to the given resolvers, the file keeps ours
+  const embeddedDns = ctx.dns !== undefined && endpoints.some((e) => e.network !== DEFAULT_NETWORK && e.gateway !== '');
+  const servers = c.record.HostConfig.Dns ?? [];
+  if (embeddedDns && servers.length > 0) ctx.dns!.setUpstreams(c.id, endpoints.map((e) => e.ipAddress), servers);
+  return { specOpt: withNetnsPath(path!), hosts, resolvConf, embeddedDns };
 }
 
 /** The nameserver a container on these networks asks: the embedded server of its first user network with a gateway. */
@@ -293,6 +299,7 @@ function quietTime(ms: number): { elapsed: Promise<void>; hurry: (ms: number) =>
  */
 export async function teardownNetwork(ctx: DaemonContext, c: Container): Promise<void> {
   await releaseNamespaces(c);
+  ctx.dns?.forgetUpstreams(c.id);
   const manager = ctx.network;
   if (manager === undefined) return;
   const pending = pendingOf(ctx);

@@ -159,7 +159,7 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     const network = await prepareNetwork(ctx, c, hostname);
     undo.push(() => teardownNetwork(ctx, c));
     await writeNetworkEtcFiles(c.dir, network);
-    await applyEtcOverrides(etcFilePaths(c.dir), record.HostConfig);
+    await applyEtcOverrides(etcFilePaths(c.dir), record.HostConfig, network.embeddedDns === true);
     // its /dev/shm mount is undone with the network (teardownNetwork)
     const namespaces = await prepareNamespaces(ctx, c);
     const user = await resolveUser(rootfs, record.Config.User, record.HostConfig.GroupAdd ?? []);

@@ -24,9 +24,10 @@ export function extraHostLines(extraHosts: readonly string[]): string {
     .join('');
 }
 
-export function resolvConfWith(current: string, hc: Pick<HostConfig, 'Dns' | 'DnsSearch' | 'DnsOptions'>): string {
+/** `embeddedDns`: the file names our DNS server, which keeps it and forwards to `--dns` (network.ts). */
+export function resolvConfWith(current: string, hc: Pick<HostConfig, 'Dns' | 'DnsSearch' | 'DnsOptions'>, embeddedDns = false): string {
   const replace: Array<[RegExp, string[] | null | undefined, (values: string[]) => string[]]> = [
-    [/^\s*nameserver\s/, hc.Dns, (ips) => ips.map((ip) => `nameserver ${ip}`)],
+    [/^\s*nameserver\s/, embeddedDns ? undefined : hc.Dns, (ips) => ips.map((ip) => `nameserver ${ip}`)],
     // `--dns-search .` means no search domains at all
     [/^\s*(search|domain)\s/, hc.DnsSearch, (domains) => (domains.includes('.') ? [] : [`search ${domains.join(' ')}`])],
     [/^\s*options\s/, hc.DnsOptions, (options) => [`options ${options.join(' ')}`]],
@@ -54,13 +55,13 @@ export function hasEtcOverrides(hc: HostConfig): boolean {
 }
 
 /** Rewrites the container's hosts and resolv.conf after the network wrote them. */
-export async function applyEtcOverrides(files: EtcFiles, hc: HostConfig): Promise<void> {
+export async function applyEtcOverrides(files: EtcFiles, hc: HostConfig, embeddedDns = false): Promise<void> {
   if (!hasEtcOverrides(hc)) return;
   if (hc.ExtraHosts?.length) {
     const hosts = await readFile(files.hosts, 'utf8');
     await writeFile(files.hosts, `${hosts}${hosts.endsWith('\n') || hosts === '' ? '' : '\n'}${extraHostLines(hc.ExtraHosts)}`, { mode: 0o644 });
   }
   if (hc.Dns?.length || hc.DnsSearch?.length || hc.DnsOptions?.length) {
-    await writeFile(files.resolvConf, resolvConfWith(await readFile(files.resolvConf, 'utf8'), hc), { mode: 0o644 });
+    await writeFile(files.resolvConf, resolvConfWith(await readFile(files.resolvConf, 'utf8'), hc, embeddedDns), { mode: 0o644 });
   }
 }

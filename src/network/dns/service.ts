@@ -54,10 +54,24 @@ export class DnsService {
   readonly #options: DnsServiceOptions;
   readonly #listeners = new Map<string, Listener>();
   readonly #pending = new Map<string, Promise<void>>();
+  /** Containers started with `--dns`: their addresses and the resolvers their other names go to. */
+  readonly #clientUpstreams = new Map<string, { addresses: readonly string[]; servers: readonly string[] }>();
 
   constructor(source: DnsSource, options: DnsServiceOptions = {}) {
     this.#source = source;
     this.#options = options;
+  }
+
+  /**
+   * `docker run --dns` on a user network: the container keeps asking us (names of its networks
+   * still resolve), and what we forward for it goes to its own resolvers, as Docker's does.
+   */
+  setUpstreams(container: string, addresses: readonly string[], servers: readonly string[]): void {
+    this.#clientUpstreams.set(container, { addresses, servers });
+  }
+
+  forgetUpstreams(container: string): void {
+    this.#clientUpstreams.delete(container);
   }
 
   /** The address a network's server listens on, if it has one. */
@@ -141,7 +155,7 @@ export class DnsService {
         if (buffered.length < 2 + length) break;
         const message = buffered.subarray(2, 2 + length);
         buffered = buffered.subarray(2 + length);
-        void this.#answer(network, message, socket.remoteAddress ?? '', true).then((reply) => {
+        void this.#answer(network, message, socket.remoteAddress ?? '').then((reply) => {
           if (reply === undefined || reply.length > MAX_TCP_MESSAGE || socket.destroyed) return;
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(reply.length, 0);
@@ -175,7 +189,7 @@ export class DnsService {
   }
 
   /** The reply to one message, or undefined to stay silent (a response, or garbage without a header). */
-  async #answer(network: string, message: Buffer, from: string, tcp = false): Promise<Buffer | undefined> {
+  async #answer(network: string, message: Buffer, from: string): Promise<Buffer | undefined> {
     let query: Query;
     try {
       query = parseQuery(message);
@@ -194,7 +208,7 @@ export class DnsService {
       }
       // A single label is a container name or nothing: never asked of the host's resolvers.
       if (!question.name.includes('.')) return encodeResponse(query, { rcode: RCODE_NXDOMAIN });
-      return (await this.#forward(message, tcp)) ?? encodeResponse(query, { rcode: RCODE_SERVFAIL });
+      return (await this.#forward(message, from)) ?? encodeResponse(query, { rcode: RCODE_SERVFAIL });
     } catch (err) {
       this.#warn(`dns on network ${network}: ${err instanceof Error ? err.message : String(err)}`);
       return encodeResponse(query, { rcode: RCODE_SERVFAIL });
@@ -202,8 +216,9 @@ export class DnsService {
   }
 
   /** The query as the client sent it, to each upstream in turn over UDP; the first answer wins. */
-  async #forward(message: Buffer, _tcp: boolean): Promise<Buffer | undefined> {
-    const upstreams = await (this.#options.upstreams ?? hostResolvers)();
+  async #forward(message: Buffer, from: string): Promise<Buffer | undefined> {
+    const own = [...this.#clientUpstreams.values()].find((c) => c.addresses.includes(from))?.servers;
+    const upstreams = own ?? (await (this.#options.upstreams ?? hostResolvers)());
     for (const upstream of upstreams) {
       const reply = await new Promise<Buffer | undefined>((resolve) => {
         const socket = createSocket(upstream.includes(':') ? 'udp6' : 'udp4');
