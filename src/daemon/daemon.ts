@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerCreateResponse, ContainerUpdateRequest, ContainerInspect, ContainerSummary, InfoResponse, VersionResponse, WaitCondition, WaitResponse } from '../api/index.ts';
-import { Runtime } from '../runtime/index.ts';
+import { prepareSpareShims, releaseSpareShims, Runtime } from '../runtime/index.ts';
 import type { DockerSeccompProfile } from '../runtime/security/index.ts';
 import { errorCode, invalidArgument } from '../util/errors.ts';
 import { ContainerStore } from './container-store.ts';
@@ -106,6 +106,8 @@ export class Daemon {
     await reconcileNetworks(ctx);
     await restoreHealth(ctx, store.all());
     await startOnBoot(ctx, store.all());
+    // the first start then finds its shims waiting instead of forking this process for them
+    setImmediate(() => prepareSpareShims());
     return new Daemon(ctx, options);
   }
 
@@ -113,6 +115,8 @@ export class Daemon {
   async close(): Promise<void> {
     stopMonitors(this.#ctx);
     await settleNetworks(this.#ctx);
+    // reaped here, not left for PID 1 to collect late
+    await releaseSpareShims();
   }
 
   // ---- system ------------------------------------------------------------------------------

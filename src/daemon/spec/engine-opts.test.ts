@@ -39,6 +39,8 @@ describe('--add-host and --dns', () => {
     const host = 'search lan\nnameserver 10.1.1.1\noptions edns0\n';
     assert.equal(resolvConfWith(host, { Dns: ['9.9.9.9', '1.1.1.1'] }), 'search lan\noptions edns0\nnameserver 9.9.9.9\nnameserver 1.1.1.1\n');
     assert.equal(resolvConfWith(host, { DnsSearch: ['.'], DnsOptions: ['ndots:2'] }), 'nameserver 10.1.1.1\noptions ndots:2\n');
+    // on a user network the file keeps the embedded server; --dns becomes its upstream instead
+    assert.equal(resolvConfWith(host, { Dns: ['9.9.9.9'], DnsSearch: ['corp'] }, true), 'nameserver 10.1.1.1\noptions edns0\nsearch corp\n');
     const dir = await mkdtemp(join(tmpdir(), 'berth-etc-'));
     try {
       const files = { hostname: join(dir, 'hostname'), hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf') };

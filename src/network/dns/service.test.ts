@@ -93,6 +93,23 @@ describe('embedded dns service', () => {
     assert.ok(upstreamQueries.includes('deb.example.org'));
   });
 
+  it('forwards for a container started with --dns to its own resolvers, names of its networks still ours', async () => {
+    // the container's own resolver: another address, the same port
+    const own = createSocket('udp4');
+    await new Promise<void>((resolve) => own.bind(upstream.address().port, '127.0.0.2', () => resolve()));
+    own.on('message', (msg, rinfo) => own.send(encodeResponse(parseQuery(msg), { addresses: ['192.0.2.77'] }), rinfo.port, rinfo.address));
+    try {
+      service.setUpstreams('c1', ['127.0.0.1'], ['127.0.0.2']);
+      assert.deepEqual(parseResponse(await ask(port, encodeQuery(20, 'deb.example.org', TYPE_A))).addresses, ['192.0.2.77']);
+      assert.deepEqual(parseResponse(await ask(port, encodeQuery(21, 'alpha', TYPE_A))).addresses, ['10.1.0.2']);
+      service.forgetUpstreams('c1');
+      assert.deepEqual(parseResponse(await ask(port, encodeQuery(22, 'deb.example.org', TYPE_A))).addresses, ['192.0.2.99']);
+    } finally {
+      service.forgetUpstreams('c1');
+      own.close();
+    }
+  });
+
   it('serves DNS over TCP with length prefixes', async () => {
     const query = encodeQuery(7, 'alpha', TYPE_A);
     const prefix = Buffer.alloc(2);
