@@ -147,10 +147,9 @@ async function probe(ctx: DaemonContext, c: Container, args: string[], timeoutMs
   return { exitCode: report.code, output: output.slice(0, MAX_OUTPUT) };
 }
 
-/** moby's handleProbeResult: the log, the streak, the status (an event when it changes). */
-function record(ctx: DaemonContext, c: Container, state: HealthState, entry: HealthLogEntry, retries: number, startPeriodEnds: number): void {
-  const before = state.Status;
-  state.Log = [...state.Log, entry].slice(-MAX_LOG);
+/** moby's handleProbeResult: the log, the streak and the status that follow a probe. */
+function record(previous: HealthState, entry: HealthLogEntry, retries: number, startPeriodEnds: number): HealthState {
+  const state: HealthState = { ...previous, Log: [...previous.Log, entry].slice(-MAX_LOG) };
   if (entry.ExitCode === 0) {
     state.Status = 'healthy';
     state.FailingStreak = 0;
@@ -159,7 +158,7 @@ function record(ctx: DaemonContext, c: Container, state: HealthState, entry: Hea
     state.FailingStreak += 1;
     if (state.FailingStreak >= retries) state.Status = 'unhealthy';
   }
-  if (state.Status !== before) emitContainerEvent(ctx, c, `health_status: ${state.Status}`);
+  return state;
 }
 
 /** Probes the current run of a container until it ends; `state` is where it starts from. */
@@ -182,8 +181,13 @@ function monitor(ctx: DaemonContext, c: Container, state: HealthState): void {
     const start = new Date().toISOString();
     const { exitCode, output } = await probe(ctx, c, args, timeout).catch((err: unknown) => ({ exitCode: -1, output: err instanceof Error ? err.message : String(err) }));
     if (!current()) return;
-    record(ctx, c, state, { Start: start, End: new Date().toISOString(), ExitCode: exitCode, Output: output }, retries, startPeriodEnds);
-    await persist(ctx, c, state);
+    const after = record(state, { Start: start, End: new Date().toISOString(), ExitCode: exitCode, Output: output }, retries, startPeriodEnds);
+    // on disk before anyone can see it: a verdict a client read survives a kill -9 of the daemon
+    await persist(ctx, c, after);
+    if (!current()) return;
+    const changed = after.Status !== state.Status;
+    Object.assign(state, after);
+    if (changed) emitContainerEvent(ctx, c, `health_status: ${state.Status}`);
     schedule();
   };
   schedule();
