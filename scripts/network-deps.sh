@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the network layer (src/network) spawns: the CNI plugins (bridge, host-local,
 # portmap, firewall in /usr/lib/cni), iproute2 (ip), util-linux (unshare, umount, mountpoint),
-# iptables (used by the plugins) and busybox for the network tests. Installs only what is
+# iptables (used by the plugins), conntrack (UDP flows of published ports dropped at detach) and
+# busybox for the network tests. Installs only what is
 # missing; idempotent; called by scripts/setup.sh.
 set -euo pipefail
 
 need=()
-for pkg in containernetworking-plugins iproute2 util-linux iptables busybox-static; do
+for pkg in containernetworking-plugins iproute2 util-linux iptables conntrack busybox-static; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 # busybox-static and busybox provide the same binary; either will do.

@@ -23,6 +23,7 @@ import type { Prefix } from './ipam/cidr.ts';
 import { aliasNetns, createNetns, deleteNetns, listNetns, NETNS_DIR, netnsPath, pruneIprouteLinks } from './netns/netns.ts';
 import type { NetnsOptions } from './netns/netns.ts';
 import { WarmPool } from './pool/pool.ts';
+import { flushUdpConntrack } from './ports/conntrack.ts';
 import { PortRegistry, probeHostPort, sameHostPort } from './ports/ports.ts';
 import type { PortMapping } from './ports/ports.ts';
 import { NetworkStore } from './store.ts';
@@ -57,6 +58,8 @@ export interface NetworkManagerOptions {
   readonly subnetCandidates?: readonly string[];
   /** Host prefixes to avoid; default: read `ip -j route/addr` and /etc/resolv.conf. Injected by tests. */
   readonly hostPrefixes?: () => Promise<Prefix[]>;
+  /** Where trouble that fails nothing is reported (default: stderr). */
+  readonly warn?: (message: string) => void;
 }
 
 export interface CreateNetworkOptions {
@@ -687,6 +690,8 @@ export class NetworkManager {
   async #detach(entry: CacheEntry, mode: RunMode): Promise<void> {
     const result = entry.result ?? (await leasedResult(entry));
     await this.runner.del(entry.config, this.#attachmentOf(entry), result, mode);
+    // no UDP flow stays pinned to the address this container had
+    await flushUdpConntrack(entryPorts(entry), this.#options.warn ?? ((message) => process.stderr.write(`berth: ${message}\n`)));
     await this.cache.remove(entry.containerId, entry.network);
     this.ports.release(entry.containerId, entryPorts(entry));
   }

@@ -15,6 +15,7 @@ import { access, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { NetworkManager } from '../../../src/network/index.ts';
 import { run } from '../../../src/network/exec.ts';
 import { leaseDir, nftTables, removeEmptyNewTables, removeSharedChains, scopedCounts, sharedChainsExist } from '../network/helpers.ts';
@@ -360,6 +361,32 @@ describe('docker networking against berthd', { skip, concurrency: false }, () =>
     } finally {
       await d.docker('rm', '-f', `late${tag}`, `peer${tag}`, `far${tag}`);
       await d.docker('network', 'rm', `cn1${tag}`, `cn2${tag}`);
+    }
+  });
+
+  it('removing a container drops the conntrack entries of its published UDP port', async () => {
+    const id = (await docker('run', '-d', '-p', '127.0.0.1:0:53/udp', 'busybox', 'sleep', '300')).trim();
+    const port = Number((await inspect(id)).NetworkSettings.Ports['53/udp'][0].HostPort);
+    const flows = async (): Promise<string[]> => (await readFile('/proc/net/nf_conntrack', 'utf8')).split('\n').filter((l) => l.includes(' udp ') && l.includes(`dport=${port} `));
+    const client = createSocket('udp4');
+    try {
+      // nothing answers: the flow stays, DNATed to the container's address, until it times out
+      for (let i = 0; i < 3; i++) client.send('ping', port, '127.0.0.1');
+      let seen: string[] = [];
+      for (let i = 0; i < 20 && seen.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        seen = await flows();
+      }
+      assert.ok(seen.some((l) => l.includes('sport=53 ')), `a NATed flow to the container: ${seen.join('\n')}`);
+      await docker('rm', '-f', id);
+      let left = seen;
+      for (let i = 0; i < 50 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = await flows();
+      }
+      assert.deepEqual(left, [], 'no flow pinned to the removed container');
+    } finally {
+      client.close();
     }
   });
 
