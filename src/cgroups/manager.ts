@@ -117,8 +117,9 @@ export async function removeCgroupTree(dir: string, options: ManagerOptions = {}
     } catch (err) {
       const code = errorCode(err);
       if (code === 'ENOENT') return;
-      if (code === 'EBUSY' && attempt < 5) {
-        await sleep(10 * 2 ** attempt);
+      // the last task is usually gone within a millisecond or two: start short, back off to 50 ms
+      if (code === 'EBUSY' && attempt < 10) {
+        await sleep(Math.min(2 ** attempt, 50));
         continue;
       }
       throw new EngineError(code === 'EBUSY' ? 'conflict' : 'internal', `remove cgroup ${dir}: ${code ?? String(err)}`, { cause: err });
