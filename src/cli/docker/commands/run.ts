@@ -7,11 +7,12 @@
 
 import { ApiError, jsonLines, type EngineClient } from '../../../client/index.ts';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { CommandFailed } from '../errors.ts';
 import { parseArgs, requireArgs, UsageError, type Parsed } from '../args.ts';
 import { write, type Io } from '../context.ts';
 import { CREATE_FLAGS, OptionError, createBody } from './container-opts.ts';
-import { followResize, pump } from './streams.ts';
+import { followResize, pump, type Session } from './streams.ts';
 
 export interface ApiContext {
   client: EngineClient;
@@ -204,6 +205,19 @@ export async function runCommand(ctx: ApiContext, argv: string[]): Promise<numbe
   }
 }
 
+/** The container's exit code once the session ends; 0 when the user detached (it runs on). */
+async function sessionExit(session: Session, waiting: IncomingMessage): Promise<number> {
+  await session.done;
+  if (session.detached) {
+    waiting.destroy();
+    return 0;
+  }
+  let text = '';
+  waiting.setEncoding('utf8');
+  for await (const chunk of waiting) text += chunk as string;
+  return (JSON.parse(text) as { StatusCode: number }).StatusCode;
+}
+
 export async function startCommand(ctx: ApiContext, argv: string[]): Promise<number> {
   const { flags, args } = parseArgs(argv, { attach: { type: 'bool', short: 'a' }, interactive: { type: 'bool', short: 'i' }, 'detach-keys': { type: 'string' } });
   requireArgs(args, 'start', 'CONTAINER [CONTAINER...]', 1, Infinity);
@@ -230,15 +244,7 @@ export async function startCommand(ctx: ApiContext, argv: string[]): Promise<num
   try {
     const waiting = await client.stream('POST', `/containers/${info.Id}/wait`, { query: { condition: 'next-exit' } });
     await client.call('POST', `/containers/${info.Id}/start`);
-    await session.done;
-    if (session.detached) {
-      waiting.destroy();
-      return 0;
-    }
-    let text = '';
-    waiting.setEncoding('utf8');
-    for await (const chunk of waiting) text += chunk as string;
-    return (JSON.parse(text) as { StatusCode: number }).StatusCode;
+    return await sessionExit(session, waiting);
   } finally {
     session.close();
   }
@@ -261,15 +267,7 @@ export async function attachCommand(ctx: ApiContext, argv: string[]): Promise<nu
   const forward = tty || flags['sig-proxy'] === false ? undefined : (signal: NodeJS.Signals): void => void client.call('POST', `/containers/${info.Id}/kill`, { query: { signal } }).catch(() => {});
   if (forward) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, forward);
   try {
-    await session.done;
-    if (session.detached) {
-      waiting.destroy();
-      return 0;
-    }
-    let text = '';
-    waiting.setEncoding('utf8');
-    for await (const chunk of waiting) text += chunk as string;
-    return (JSON.parse(text) as { StatusCode: number }).StatusCode;
+    return await sessionExit(session, waiting);
   } finally {
     if (forward) for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, forward);
     stopResize();
