@@ -6,7 +6,7 @@
  * Each acquired resource is undone if a later step fails (moby's start.go defers).
  */
 
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.ts';
@@ -119,10 +119,13 @@ export function containerSpecOpts(record: ContainerRecord, paths: { rootfs: stri
  * metadata calls, each far cheaper than a thread-pool round trip.
  */
 function ensureMountTargets(rootfs: string): void {
-  mkdirSync(join(rootfs, 'etc'), { recursive: true, mode: 0o755 });
+  const etc = join(rootfs, 'etc');
+  // an image's /etc (or a file in it) may be a symlink: never follow one out of the rootfs here
+  if (lstatSync(etc, { throwIfNoEntry: false })?.isSymbolicLink()) return;
+  mkdirSync(etc, { recursive: true, mode: 0o755 });
   for (const name of ['hostname', 'hosts', 'resolv.conf']) {
-    const path = join(rootfs, 'etc', name);
-    if (!statSync(path, { throwIfNoEntry: false })) closeSync(openSync(path, 'a', 0o644));
+    const path = join(etc, name);
+    if (!lstatSync(path, { throwIfNoEntry: false })) closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644));
   }
 }
 
