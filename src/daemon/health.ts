@@ -16,7 +16,7 @@ import type { Process, Spec } from '../oci/runtime-spec.ts';
 import { exec } from '../runtime/index.ts';
 import { atomicWrite } from '../util/atomic-write.ts';
 import { errorCode, invalidArgument } from '../util/errors.ts';
-import { humanGoDuration } from './spec/go-duration.ts';
+import { humanGoDuration } from '../util/go-duration.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { emitContainerEvent } from './events.ts';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { checkHealthConfig, probeArgs } from '../health.ts';
 import { applyEtcOverrides, checkEtcOverrides, extraHostLines, resolvConfWith } from './etc-overrides.ts';
 import { hostDevices, withDevices } from './devices.ts';
-import { humanGoDuration } from './go-duration.ts';
+import { humanGoDuration } from '../../util/go-duration.ts';
 import { baseSpec, buildSpec, withInit, withProcess } from './spec-opts.ts';
 
 describe('--init', () => {

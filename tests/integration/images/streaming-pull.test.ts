@@ -21,7 +21,7 @@ import { ImageStore } from '../../../src/image/store/index.ts';
 import { StaticCredentials } from '../../../src/image/registry/index.ts';
 import { chainIds, removeStaleExtractions } from '../../../src/image/unpack/index.ts';
 import { EngineError } from '../../../src/util/errors.ts';
-import { fakeRegistry, startFakeServer, waitForExit, type FakeImage, type FakeRegistryOptions } from '../registry/helpers.ts';
+import { fakeImageOf, fakeRegistry, killMidIngest, startFakeServer, waitForExit, type FakeImage, type FakeRegistryOptions } from '../registry/helpers.ts';
 import { gzip, sha256, tarOf, type FixtureEntry } from '../snapshot/helpers.ts';
 
 let work: string;
@@ -38,23 +38,10 @@ after(async () => {
 /** An image of real gzip layers (the fake registry's own images have random bytes). */
 function imageOf(layerEntries: FixtureEntry[][]): FakeImage & { diffIds: Digest[] } {
   const tars = layerEntries.map((entries) => tarOf(entries));
-  const layers = tars.map((t) => gzip(t));
-  const layerDigests = layers.map((l) => sha256(l));
   const diffIds = tars.map((t) => sha256(t));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } }));
-  const configDigest = sha256(config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigests[i], size: l.length })),
-  }));
-  const blobs = new Map<string, Buffer>([[configDigest, config]]);
-  layers.forEach((l, i) => blobs.set(layerDigests[i]!, l));
-  return { manifest, manifestDigest: sha256(manifest), config, configDigest, layers, layerDigests, blobs, diffIds };
+  return { ...fakeImageOf(tars.map((t) => gzip(t)), { diffIds, runConfig: { Cmd: ['sh'] } }), diffIds };
 }
 
-/** Base: /opt owned 7:8 mode 0750, /etc/os-release, and `bigSize` random (incompressible) bytes. */
 function twoLayerImage(bigSize = 64 * 1024): FakeImage & { diffIds: Digest[] } {
   return imageOf([
     [
@@ -218,17 +205,7 @@ describe('streaming pull through the image store', () => {
     try {
       const { LocalContentStore } = await import('../../../src/content/index.ts');
       const content = new LocalContentStore(join(root, 'content'));
-      let offset = 0;
-      const deadline = Date.now() + 30_000;
-      while (offset < 1 << 20) {
-        assert.ok(Date.now() < deadline, `child made no progress: ${stderr}`);
-        assert.equal(child.exitCode, null, `child exited early: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-        offset = (await content.ingests()).find((i) => i.expected.digest === big)?.offset ?? 0;
-      }
-      child.kill('SIGKILL');
-      await waitForExit(child);
-      assert.equal(child.signalCode, 'SIGKILL');
+      const offset = await killMidIngest(child, content, big, 1 << 20, () => stderr);
 
       const left = (await content.ingests()).find((i) => i.expected.digest === big);
       assert.ok(left && left.offset >= offset && left.offset < image.blobs.get(big)!.length, `partial ingest survives: ${JSON.stringify(left)}`);

@@ -167,6 +167,25 @@ export async function waitForExit(child: ChildProcess): Promise<void> {
   await once(child, 'exit');
 }
 
+/**
+ * kill -9 of a pulling child once `minBytes` of blob `digest` are on disk as a partial ingest
+ * (and not all of it): resolves to the offset seen before the kill.
+ */
+export async function killMidIngest(child: ChildProcess, content: { ingests(): Promise<{ expected: { digest: string }; offset: number }[]> }, digest: string, minBytes: number, stderr: () => string): Promise<number> {
+  let offset = 0;
+  const deadline = Date.now() + 30_000;
+  while (offset < minBytes) {
+    if (Date.now() >= deadline) throw new Error(`child made no progress: ${stderr()}`);
+    if (child.exitCode !== null) throw new Error(`child exited early: ${stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+    offset = (await content.ingests()).find((i) => i.expected.digest === digest)?.offset ?? 0;
+  }
+  child.kill('SIGKILL');
+  await waitForExit(child);
+  if (child.signalCode !== 'SIGKILL') throw new Error(`child ended before the kill: ${stderr()}`);
+  return offset;
+}
+
 export interface FakeImage {
   manifest: Buffer;
   manifestDigest: string;
@@ -181,14 +200,14 @@ function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** An image whose layers are random bytes (the client never looks inside layers). */
-export function makeFakeImage(layerSizes: number[]): FakeImage {
-  const layers = layerSizes.map((n) => randomBytes(n));
+/** The manifest, config and blobs of an image made of these layer blobs. */
+export function fakeImageOf(layers: Buffer[], options: { diffIds?: string[]; runConfig?: object } = {}): FakeImage {
   const layerDigests = layers.map(sha256);
   const config = Buffer.from(JSON.stringify({
     architecture: 'amd64',
     os: 'linux',
-    rootfs: { type: 'layers', diff_ids: layerDigests },
+    ...(options.runConfig !== undefined ? { config: options.runConfig } : {}),
+    rootfs: { type: 'layers', diff_ids: options.diffIds ?? layerDigests },
   }));
   const configDigest = sha256(config);
   const manifest = Buffer.from(JSON.stringify({
@@ -200,6 +219,11 @@ export function makeFakeImage(layerSizes: number[]): FakeImage {
   const blobs = new Map<string, Buffer>([[configDigest, config]]);
   layers.forEach((l, i) => blobs.set(layerDigests[i]!, l));
   return { manifest, manifestDigest: sha256(manifest), config, configDigest, layers, layerDigests, blobs };
+}
+
+/** An image whose layers are random bytes (the client never looks inside layers). */
+export function makeFakeImage(layerSizes: number[]): FakeImage {
+  return fakeImageOf(layerSizes.map((n) => randomBytes(n)));
 }
 
 export interface FakeRegistryOptions {

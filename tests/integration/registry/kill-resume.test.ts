@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Digest } from '../../../src/oci/image-spec.ts';
 import { LocalContentStore } from '../../../src/content/index.ts';
 import { RegistryClient, StaticCredentials } from '../../../src/image/registry/index.ts';
-import { fakeRegistry, makeFakeImage, startFakeServer, waitForExit, type FakeRegistryOptions } from './helpers.ts';
+import { fakeRegistry, killMidIngest, makeFakeImage, startFakeServer, waitForExit, type FakeRegistryOptions } from './helpers.ts';
 
 const LAYER_SIZE = 8 << 20;
 let root: string;
@@ -43,17 +43,7 @@ describe('pull interrupted by SIGKILL', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
       // Wait until a good part (but not all) of the big layer is on disk, then kill -9.
-      let offset = 0;
-      const deadline = Date.now() + 30_000;
-      while (offset < 1 << 20) {
-        assert.ok(Date.now() < deadline, `child made no progress: ${stderr}`);
-        assert.equal(child.exitCode, null, `child exited early: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-        offset = (await store.ingests()).find((i) => i.expected.digest === big)?.offset ?? 0;
-      }
-      child.kill('SIGKILL');
-      await waitForExit(child);
-      assert.equal(child.signalCode, 'SIGKILL');
+      const offset = await killMidIngest(child, store, big, 1 << 20, () => stderr);
 
       const left = (await store.ingests()).find((i) => i.expected.digest === big);
       assert.ok(left && left.offset >= offset && left.offset < LAYER_SIZE, `partial ingest survives: ${JSON.stringify(left)}`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../args.ts';
 import { CREATE_FLAGS, OptionError, createBody, healthConfig, parseDevice, parseEnvFile, parseExtraHost, parseGpus, parseMount, parseRestartPolicy, parseUlimit } from './container-opts.ts';
-import { parseGoDuration } from '../go-duration.ts';
+import { parseGoDuration } from '../../../util/go-duration.ts';
 
 function body(argv: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
   const { flags, args } = parseArgs([...argv, 'busybox'], CREATE_FLAGS, { stopAtFirstArg: true });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { UsageError, type FlagSpecs, type Parsed } from '../args.ts';
-import { parseGoDuration } from '../go-duration.ts';
+import { parseGoDuration } from '../../../util/go-duration.ts';
 
 /** A valid set of flags that docker still refuses once it looks at them together. */
 export class OptionError extends Error {

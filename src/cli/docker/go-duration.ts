@@ -1,1 +1,0 @@
-export { parseGoDuration } from '../../util/go-duration.ts';
