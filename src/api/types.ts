@@ -324,3 +324,27 @@ export interface BuildRequest {
   noCache?: boolean;
   signal?: AbortSignal;
 }
+
+/** `POST /networks/create`. */
+export interface NetworkCreateRequest {
+  Name?: string;
+  Driver?: string;
+  Internal?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null } | null;
+  Options?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+/** An endpoint's settings in a create's NetworkingConfig or a `network connect`. */
+export interface EndpointConfigRequest {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+}
+
+/** `POST /networks/{id}/connect` and `/disconnect`. */
+export interface NetworkConnectRequest {
+  Container?: string;
+  EndpointConfig?: EndpointConfigRequest | null;
+  Force?: boolean;
+}

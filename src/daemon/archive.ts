@@ -197,16 +197,20 @@ function notInContainer(path: string, c: Container): EngineError {
   return notFound(`Could not find the file ${path} in container ${c.record.Name.slice(1)}`);
 }
 
+/** lstat of a resolved container path; a missing one is docker's "Could not find the file". */
+async function lstatIn(view: ContainerView, c: Container, resolved: string, asked: string): Promise<Stats> {
+  try {
+    return await lstat(view.hostPath(resolved));
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') throw notInContainer(asked, c);
+    throw err;
+  }
+}
+
 /** lstat of a resolved container path, as the stat header Docker sends. */
 async function pathStat(view: ContainerView, c: Container, path: string): Promise<{ stat: PathStat; resolved: string; st: Stats }> {
   const resolved = await view.resolve(path, false);
-  let st: Stats;
-  try {
-    st = await lstat(view.hostPath(resolved));
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') throw notInContainer(path, c);
-    throw err;
-  }
+  const st = await lstatIn(view, c, resolved, path);
   let linkTarget = '';
   if (st.isSymbolicLink()) linkTarget = await view.resolve(resolved, true);
   const name = resolved === '/' ? '/' : basename(resolved);
@@ -337,13 +341,7 @@ export class ContainerFsService {
     if (path === '') throw invalidArgument('path cannot be empty');
     await withContainerFs(this.#ctx, c, async (view) => {
       const resolved = await view.resolve(path, true);
-      let st: Stats;
-      try {
-        st = await lstat(view.hostPath(resolved));
-      } catch (err) {
-        if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') throw notInContainer(path, c);
-        throw err;
-      }
+      const st = await lstatIn(view, c, resolved, path);
       if (!st.isDirectory()) throw invalidArgument('extraction point is not a directory');
       if (!view.writable(resolved)) throw new EngineError('forbidden', 'mounted volume is marked read-only');
       if (c.record.HostConfig.ReadonlyRootfs && view.hostPath(resolved).startsWith(view.root)) throw new EngineError('forbidden', 'container rootfs is marked read-only');

@@ -5,6 +5,7 @@
 
 import { deleteContainer, unmountOnHost } from '../runtime/index.ts';
 import { conflict } from '../util/errors.ts';
+import { isMountPoint } from '../util/mountinfo.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { killAndWait } from './stop.ts';
@@ -23,8 +24,8 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
     }
     c.removing = true;
     try {
-      // Normally gone with the exit; a crash between mount and exit may have left them.
-      await unmountOnHost(rootfsDir(c.dir)).catch(() => {});
+      // Normally gone with the exit; a crash between mount and exit may have left it (no shim run when not).
+      if (await isMountPoint(rootfsDir(c.dir))) await unmountOnHost(rootfsDir(c.dir)).catch(() => {});
       await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
       await teardownNetwork(ctx, c);
       await ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {

@@ -7,12 +7,13 @@
  * lifecycle files, which call in here once at start and once at every exit or removal.
  */
 
-import { readFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostConfig } from '../api/index.ts';
 import type { Mount, Spec } from '../oci/runtime-spec.ts';
 import { mountAll, unmount } from '../snapshot/index.ts';
 import { conflict, invalidArgument } from '../util/errors.ts';
+import { isMountPoint } from '../util/mountinfo.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import type { SpecOpt } from './spec/spec-opts.ts';
@@ -126,11 +127,6 @@ function sharedShm(ctx: DaemonContext, c: Container, seen = new Set<string>()): 
   } catch {
     return undefined;
   }
-}
-
-async function isMountPoint(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((line) => line.split(' ')[4] === path);
 }
 
 /** Docker's default /dev/shm size, or `--shm-size`. */

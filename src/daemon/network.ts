@@ -7,7 +7,7 @@
  */
 
 import { readFile, writeFile } from 'node:fs/promises';
-import type { ContainerSummary, HostConfig, NetworkSettings } from '../api/index.ts';
+import type { ContainerSummary, EndpointConfigRequest, HostConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkSettings } from '../api/index.ts';
 import { DEFAULT_NETWORK, dockerPorts, iprouteName, mappingsFromDocker } from '../network/index.ts';
 import type { Endpoint, NetworkInspect, NetworkManager, PortMapping } from '../network/index.ts';
 import { EngineError, conflict, invalidArgument, notFound } from '../util/errors.ts';
@@ -43,13 +43,8 @@ function modeText(mode: NetworkMode): string {
   return mode.kind;
 }
 
-interface EndpointConfigJSON {
-  Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string } | null;
-}
-
 function requestedEndpoint(config: unknown): RequestedEndpoint {
-  const c = (config ?? {}) as EndpointConfigJSON;
+  const c = (config ?? {}) as EndpointConfigRequest;
   const out: RequestedEndpoint = {};
   if (c.Aliases?.length) out.Aliases = [...c.Aliases];
   if (c.IPAMConfig?.IPv4Address) out.IPv4Address = c.IPAMConfig.IPv4Address;
@@ -420,21 +415,6 @@ export async function summaryNetworking(ctx: DaemonContext, c: Container): Promi
 
 // ---- docker network ---------------------------------------------------------------------------
 
-export interface NetworkCreateRequest {
-  Name?: string;
-  Driver?: string;
-  Internal?: boolean;
-  EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null } | null;
-  Options?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
-
-export interface NetworkConnectRequest {
-  Container?: string;
-  EndpointConfig?: EndpointConfigJSON | null;
-  Force?: boolean;
-}
 
 const NETWORK_FILTERS = new Set(['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling']);
 

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs, UsageError, type FlagSpecs } from './args.ts';
 import type { ImageBackend } from './backend.ts';
 import { write, type CommandContext, type Io } from './context.ts';
+import { runGroupVerb } from './group.ts';
 import { describeError, exitCodeOf } from './errors.ts';
 import type { ApiContext } from './commands/run.ts';
 
@@ -150,20 +151,10 @@ const COMMANDS: Record<string, Handler> = {
   import: async (c, a) => (await archive()).importCommand(c, a),
   login: async (c, a) => (await login()).loginCommand(c, a),
   logout: async (c, a) => (await login()).logoutCommand(c, a),
-  image: (c, a) => subcommand(c, a, 'image', IMAGE_SUBCOMMANDS),
-  system: (c, a) => subcommand(c, a, 'system', { df: async (c2, a2) => (await system()).systemDfCommand(c2, a2) }),
+  image: (c, a) => runGroupVerb(c, a, 'image', IMAGE_SUBCOMMANDS),
+  system: (c, a) => runGroupVerb(c, a, 'system', { df: async (c2, a2) => (await system()).systemDfCommand(c2, a2) }),
 };
 
-async function subcommand(ctx: CommandContext, argv: string[], group: string, table: Record<string, Handler>): Promise<number> {
-  const [verb, ...rest] = argv;
-  if (verb === undefined || verb === '--help' || verb === '-h') {
-    await write(ctx.io.stdout, `Usage:  berth ${group} COMMAND\n\nCommands:\n${Object.keys(table).map((k) => `  ${k}\n`).join('')}`);
-    return 0;
-  }
-  const handler = table[verb];
-  if (!handler) throw new UsageError(`unknown command: berth ${group} ${verb}\n\nRun 'berth ${group} --help' for more information`);
-  return handler(ctx, rest);
-}
 
 const USAGE = `Usage:  berth [OPTIONS] COMMAND
 

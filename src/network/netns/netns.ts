@@ -12,6 +12,7 @@
 import { lstat, mkdir, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EngineError, errorCode, invalidArgument } from '../../util/errors.ts';
+import { isMountPoint } from '../../util/mountinfo.ts';
 import { run, runChecked } from '../exec.ts';
 
 export const NETNS_DIR = '/run/berth/netns';
@@ -92,11 +93,6 @@ export async function aliasNetns(poolId: string, id: string, options: NetnsOptio
   await symlink(join(dir, poolId), path);
   await linkForIproute(id, path, iproute);
   return path;
-}
-
-async function isMountPoint(path: string): Promise<boolean> {
-  const result = await run('mountpoint', ['-q', path]);
-  return result.code === 0;
 }
 
 /**

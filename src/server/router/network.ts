@@ -5,23 +5,11 @@
 
 import { invalidArgument } from '../../util/errors.ts';
 import { Router } from '../router.ts';
+import type { NetworkConnectRequest, NetworkCreateRequest } from '../../api/index.ts';
 import { filtersParam, readJson } from '../request.ts';
 
-export interface NetworkCreateBody {
-  Name?: string;
-  Driver?: string;
-  Internal?: boolean;
-  EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null } | null;
-  Options?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
-
-export interface NetworkConnectBody {
-  Container?: string;
-  EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } | null;
-  Force?: boolean;
-}
+export type NetworkCreateBody = NetworkCreateRequest;
+export type NetworkConnectBody = NetworkConnectRequest;
 
 export interface NetworkBackend {
   list(filters: Record<string, string[]>): Promise<unknown[]>;

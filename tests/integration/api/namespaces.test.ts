@@ -9,31 +9,22 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { randomBytes } from 'node:crypto';
-import { access, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { request } from 'node:http';
-import { NetworkManager } from '../../../src/network/index.ts';
 import { run } from '../../../src/network/exec.ts';
-import { nftTables, removeEmptyNewTables, removeSharedChains, sharedChainsExist } from '../network/helpers.ts';
 import { TestDaemon, mountsUnder } from './helpers.ts';
+import { cniPluginsPresent, NetworkTestEnv } from './network-env.ts';
 
 const root = process.getuid?.() === 0;
-const plugins = await access('/usr/lib/cni/bridge').then(() => true, () => false);
-const skip = !root ? 'needs root' : !plugins ? 'needs containernetworking-plugins' : false;
+const skip = !root ? 'needs root' : !cniPluginsPresent ? 'needs containernetworking-plugins' : false;
 
-const tag = randomBytes(3).toString('hex');
-const bridge = `bn${tag}0`;
-const cniPrefix = `bn${tag}-`;
-const netnsDir = `/run/berth/test-netns-ns-${tag}`;
-const daemonArgs = ['--bridge', bridge, '--cni-prefix', cniPrefix, '--netns-dir', netnsDir];
+const env = new NetworkTestEnv('bn', { pool: true });
+const { tag } = env;
+const daemonArgs = env.daemonArgs;
 
 let d: TestDaemon;
-let hadSharedChains = true;
-let hadIprouteDir = true;
-let tablesBefore = new Set<string>();
-let ipForward = '';
 
 async function docker(...args: string[]): Promise<string> {
   const r = await d.docker(...args);
@@ -83,32 +74,13 @@ async function getWhenUp(port: number): Promise<{ status: number; body: string }
 
 describe('namespace modes against berthd', { skip, concurrency: false }, () => {
   before(async () => {
-    hadSharedChains = await sharedChainsExist();
-    tablesBefore = await nftTables();
-    ipForward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8');
-    hadIprouteDir = await access('/run/netns').then(() => true, () => false);
+    await env.record();
     d = await TestDaemon.create();
     await d.start(daemonArgs);
   });
 
   after(async () => {
-    try {
-      const ids = (await d.docker('ps', '-aq', '--no-trunc')).stdout.split('\n').filter(Boolean);
-      for (const id of ids) await d.docker('rm', '-f', id);
-      await d.stop();
-      const manager = new NetworkManager({ stateDir: d.root, netnsDir, defaultBridge: bridge, cniPrefix, poolSize: 0 });
-      await manager.init();
-      await manager.destroy();
-    } finally {
-      await d.cleanup();
-      await rmdir(netnsDir).catch(() => {});
-      if (!hadSharedChains) {
-        await removeSharedChains();
-        await removeEmptyNewTables(tablesBefore);
-      }
-      if (!hadIprouteDir) await rmdir('/run/netns').catch(() => {});
-      if (ipForward !== '') await writeFile('/proc/sys/net/ipv4/ip_forward', ipForward);
-    }
+    if (d !== undefined) await env.restore(d);
   });
 
   it('--ipc shareable and container: share the IPC namespace, its SysV segments and /dev/shm', async () => {

@@ -1,7 +1,7 @@
 /**
  * A berthd with networking for a test file: its own default bridge, CNI prefix and netns dir
- * (no warm pool: background refills would move the host-wide counts tests compare), and the
- * way back afterwards — the daemon's networks destroyed, and the shared iptables chains, nft
+ * (no warm pool unless asked: background refills would move the host-wide counts tests
+ * compare), and the way back afterwards — the daemon's networks destroyed, and the shared iptables chains, nft
  * tables, /run/netns and ip_forward as the test found them.
  */
 
@@ -14,6 +14,8 @@ import type { TestDaemon } from './helpers.ts';
 export const cniPluginsPresent = await access('/usr/lib/cni/bridge').then(() => true, () => false);
 
 export class NetworkTestEnv {
+  /** random per test file: names of what the file makes (networks, bridges) carry it */
+  readonly tag: string;
   readonly bridge: string;
   readonly cniPrefix: string;
   readonly netnsDir: string;
@@ -21,16 +23,20 @@ export class NetworkTestEnv {
   #hadIprouteDir = true;
   #tablesBefore = new Set<string>();
   #ipForward = '';
+  readonly #pool: boolean;
 
-  constructor(prefix: string) {
+  /** `pool`: keep berthd's warm pool (off by default: its refills move the host-wide counts tests compare). */
+  constructor(prefix: string, options: { pool?: boolean } = {}) {
     const tag = randomBytes(3).toString('hex');
+    this.tag = tag;
+    this.#pool = options.pool === true;
     this.bridge = `${prefix}${tag}0`;
     this.cniPrefix = `${prefix}${tag}-`;
     this.netnsDir = `/run/berth/test-netns-${prefix}${tag}`;
   }
 
   get daemonArgs(): string[] {
-    return ['--bridge', this.bridge, '--cni-prefix', this.cniPrefix, '--netns-dir', this.netnsDir, '--network-pool', '0'];
+    return ['--bridge', this.bridge, '--cni-prefix', this.cniPrefix, '--netns-dir', this.netnsDir, ...(this.#pool ? [] : ['--network-pool', '0'])];
   }
 
   /** Notes what the host had before the daemon starts. */

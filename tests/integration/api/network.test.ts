@@ -11,35 +11,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { access, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { NetworkManager } from '../../../src/network/index.ts';
 import { run } from '../../../src/network/exec.ts';
-import { leaseDir, nftTables, removeEmptyNewTables, removeSharedChains, scopedCounts, sharedChainsExist } from '../network/helpers.ts';
+import { leaseDir, scopedCounts } from '../network/helpers.ts';
 import type { LeakScope } from '../network/helpers.ts';
 import { TestDaemon } from './helpers.ts';
+import { cniPluginsPresent, NetworkTestEnv } from './network-env.ts';
 
 const root = process.getuid?.() === 0;
-const plugins = await access('/usr/lib/cni/bridge').then(() => true, () => false);
-const skip = !root ? 'needs root' : !plugins ? 'needs containernetworking-plugins' : false;
+const skip = !root ? 'needs root' : !cniPluginsPresent ? 'needs containernetworking-plugins' : false;
 
-const tag = randomBytes(3).toString('hex');
-const bridge = `ba${tag}0`;
-const cniPrefix = `ba${tag}-`;
-const netnsDir = `/run/berth/test-netns-api-${tag}`;
-// No warm pool here: its background refills would move the host-wide counts these tests compare
-// (the pool has its own tests in tests/integration/network).
-const daemonArgs = ['--bridge', bridge, '--cni-prefix', cniPrefix, '--netns-dir', netnsDir, '--network-pool', '0'];
+const env = new NetworkTestEnv('ba');
+const { tag, cniPrefix, netnsDir } = env;
+const daemonArgs = env.daemonArgs;
 const HTTPD = 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www';
 
 let d: TestDaemon;
-let hadSharedChains = true;
-let hadIprouteDir = true;
-let tablesBefore = new Set<string>();
-let ipForward = '';
 
 function get(port: number, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -141,34 +132,13 @@ async function settledCounts(scope: LeakScope, want?: string): Promise<string> {
 
 describe('docker networking against berthd', { skip, concurrency: false }, () => {
   before(async () => {
-    hadSharedChains = await sharedChainsExist();
-    tablesBefore = await nftTables();
-    ipForward = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8');
-    hadIprouteDir = await access('/run/netns').then(() => true, () => false);
+    await env.record();
     d = await TestDaemon.create();
     await d.start(daemonArgs);
   });
 
   after(async () => {
-    try {
-      const ids = (await d.docker('ps', '-aq', '--no-trunc')).stdout.split('\n').filter(Boolean);
-      for (const id of ids) await d.docker('rm', '-f', id);
-      await d.docker('network', 'prune', '-f');
-      await d.stop();
-      // berthd keeps its default network across restarts; the test's one goes with the test.
-      const manager = new NetworkManager({ stateDir: d.root, netnsDir, defaultBridge: bridge, cniPrefix, poolSize: 0 });
-      await manager.init();
-      await manager.destroy();
-    } finally {
-      await d.cleanup();
-      await rmdir(netnsDir).catch(() => {});
-      if (!hadSharedChains) {
-        await removeSharedChains();
-        await removeEmptyNewTables(tablesBefore);
-      }
-      if (!hadIprouteDir) await rmdir('/run/netns').catch(() => {});
-      if (ipForward !== '') await writeFile('/proc/sys/net/ipv4/ip_forward', ipForward);
-    }
+    if (d !== undefined) await env.restore(d);
   });
 
   it('a published port serves HTTP from busybox httpd via 127.0.0.1; inspect and ps show it', async () => {

@@ -5,6 +5,7 @@
 
 import { ApiError } from '../../../client/index.ts';
 import { parseArgs, requireArgs, UsageError } from '../args.ts';
+import { runGroupVerb } from '../group.ts';
 import { write } from '../context.ts';
 import { alignTable, humanSize, parseTemplate, renderFormatted } from '../format/index.ts';
 import { filtersJson } from './containers.ts';
@@ -165,14 +166,5 @@ NETWORK_VERBS['remove'] = NETWORK_VERBS['rm']!;
 /** `volume VERB` / `network VERB`: the sub-verb's handler, or docker's unknown-command error. */
 export function groupCommand(group: 'volume' | 'network'): Verb {
   const table = group === 'volume' ? VOLUME_VERBS : NETWORK_VERBS;
-  return async (ctx, argv) => {
-    const [verb, ...rest] = argv;
-    if (verb === undefined || verb === '--help' || verb === '-h') {
-      await write(ctx.io.stdout, `Usage:  berth ${group} COMMAND\n\nCommands:\n${Object.keys(table).map((k) => `  ${k}\n`).join('')}`);
-      return 0;
-    }
-    const handler = table[verb];
-    if (!handler) throw new UsageError(`unknown command: berth ${group} ${verb}\n\nRun 'berth ${group} --help' for more information`);
-    return handler(ctx, rest);
-  };
+  return (ctx, argv) => runGroupVerb(ctx, argv, group, table);
 }
