@@ -77,8 +77,9 @@ describe('berth container and system verbs', { skip, concurrency: false }, () =>
 
     const tar = await ok('export', 'verbs-b');
     assert.ok(tar.includes('new-file'), 'the export holds the new file');
-    const refused = await berth('export', '-o', '', 'verbs-b');
-    assert.notEqual(refused.code, 0);
+    const unwritable = await berth('export', '-o', '/nonexistent-dir/out.tar', 'verbs-b');
+    assert.equal(unwritable.code, 1);
+    assert.match(unwritable.stderr, /ENOENT|no such file or directory/i);
 
     const id = (await ok('commit', '-c', 'CMD ["cat", "/new-file"]', '-m', 'from berth', 'verbs-b', 'committed:v1')).trim();
     assert.match(id, /^sha256:[0-9a-f]{64}$/);
