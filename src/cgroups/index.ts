@@ -23,7 +23,7 @@ export { CgroupV2Manager } from './v2/v2-manager.ts';
 export type { BpfInstruction } from './v2/devices-bpf.ts';
 export { deviceFilterProgram, encodeBpfProgram } from './v2/devices-bpf.ts';
 export { deviceFilterBytes } from './v2/devices.ts';
-export { ownProcsFile, warmCgroupMigration } from './warm.ts';
+export { keepCgroupMigrationWarm, ownProcsFile, warmCgroupMigration } from './warm.ts';
 export { cgroupPlacement, type CgroupPlacement } from './placement.ts';
 
 /**

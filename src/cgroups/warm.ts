@@ -7,6 +7,11 @@
  * on a libuv thread, while the caller does other work (mounts, the shim's spawn), so the shim's
  * migration of the container's init finds it warm. The warming write is a no-op migration: this
  * process's pid into the cgroup.procs of the cgroup it already is in.
+ *
+ * A daemon that starts containers back to back keeps it warm instead (keepCgroupMigrationWarm):
+ * one no-op write every few ms, for a short while after each container operation, is what the
+ * kernel's `favordynmods` mount option would buy without changing the host's cgroup mounts. The
+ * price while it lasts is the same: fork and exit take the lock's slow, shared path.
  */
 
 import { closeSync, openSync, write } from 'node:fs';
@@ -27,6 +32,11 @@ export function ownProcsFile(layout: CgroupLayout): string | undefined {
 }
 
 let inFlight = false;
+
+/** Shorter than this VM's RCU grace period (9–12 ms) with room to spare: the lock never cools down. */
+const KEEP_WARM_PERIOD_MS = 3;
+let warmUntil = 0;
+let keeping = false;
 
 /**
  * Starts warming the migration lock and returns at once; a warm already under way is enough.
@@ -49,4 +59,35 @@ export function warmCgroupMigration(layout: CgroupLayout): void {
     inFlight = false;
     closeSync(fd);
   });
+}
+
+/**
+ * Keeps the migration lock warm from now until `forMs` after the last call: one no-op migration
+ * every few ms, each a thread-pool write (the first may wait for a grace period; the event loop
+ * never does). Returns at once. Failures end the loop quietly, as for warmCgroupMigration.
+ */
+export function keepCgroupMigrationWarm(layout: CgroupLayout, forMs: number): void {
+  warmUntil = Math.max(warmUntil, performance.now() + forMs);
+  if (keeping) return;
+  const procs = ownProcsFile(layout);
+  if (procs === undefined) return;
+  let fd: number;
+  try {
+    fd = openSync(procs, 'w');
+  } catch {
+    return;
+  }
+  keeping = true;
+  const pid = String(process.pid);
+  const tick = (): void => {
+    write(fd, pid, (err) => {
+      if (err || performance.now() >= warmUntil) {
+        keeping = false;
+        closeSync(fd);
+        return;
+      }
+      setTimeout(tick, KEEP_WARM_PERIOD_MS).unref();
+    });
+  };
+  tick();
 }

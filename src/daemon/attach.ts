@@ -158,46 +158,16 @@ const pending = new WeakMap<Container, Set<Pending>>();
 
 /**
  * Connects the attachers waiting for this start: called by start after the monitor exists and
- * before the container runs (`initPid` is the container's process, a child of the monitor).
- * An attacher that cannot connect only loses its stream.
+ * before the container runs. Connected is enough: the container's first output wakes the
+ * monitor in the same poll round as our pending connection at the latest, and the monitor
+ * accepts before it reads output (native/shim/stdio.c). An attacher that cannot connect only
+ * loses its stream.
  */
-export async function connectPendingAttachers(ctx: DaemonContext, c: Container, initPid: number): Promise<void> {
+export async function connectPendingAttachers(ctx: DaemonContext, c: Container): Promise<void> {
   const waiting = pending.get(c);
   if (!waiting?.size) return;
   pending.delete(c);
   await Promise.all([...waiting].map((connect) => connect(ctx).catch((err: unknown) => ctx.warn(`attach to ${c.id}: ${err instanceof Error ? err.message : String(err)}`))));
-  await monitorAccepted(initPid);
-}
-
-/** poll(2) and ppoll(2) numbers: arm64 has ppoll only. */
-const POLL_SYSCALLS = new Set(process.arch === 'arm64' ? ['73'] : ['7', '271']);
-const ACCEPT_WAIT_MS = 1000;
-
-/**
- * A connection the monitor (the parent of `initPid`) has not accepted yet gets none of the
- * output the monitor reads in the same round (it reads the pipes before it accepts). The
- * monitor asleep in poll() after our connect returned has been through a round that accepted
- * us: wait for that, at most a second.
- */
-export async function monitorAccepted(initPid: number): Promise<void> {
-  let monitor: number;
-  try {
-    const stat = await readFile(`/proc/${initPid}/stat`, 'utf8');
-    monitor = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + ACCEPT_WAIT_MS;
-  while (Date.now() < deadline) {
-    try {
-      const [stat, syscall] = await Promise.all([readFile(`/proc/${monitor}/stat`, 'utf8'), readFile(`/proc/${monitor}/syscall`, 'utf8')]);
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'S' && POLL_SYSCALLS.has(syscall.split(' ')[0]!)) return;
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 /**

@@ -26,7 +26,7 @@ import { killContainer } from './stop.ts';
 
 /** What a build needs of the image store beyond the daemon's image service. */
 export interface BuildImages {
-  inspect(ref: string): Promise<{ Id: string; Config: object }>;
+  runConfig(ref: string): Promise<{ Id: string; Config: object }>;
   pull(ref: string, options: { platform?: string }): Promise<unknown>;
   import(rootfs: AsyncIterable<Uint8Array>, options: { message?: string }): Promise<string>;
   reconfigure(parent: string, options: { runConfig: ImageRunConfig; history: readonly HistoryEntry[]; author?: string }): Promise<string>;
@@ -106,14 +106,14 @@ class EngineBuildHost implements BuildHost {
   }
 
   async image(ref: string, options: { pull: boolean; platform?: string }): Promise<BuildImage> {
-    const present = options.pull ? undefined : await this.#images.inspect(ref).catch((err: unknown) => {
+    const present = options.pull ? undefined : await this.#images.runConfig(ref).catch((err: unknown) => {
       if (err instanceof Error && 'kind' in err && err.kind === 'not-found') return undefined;
       throw err;
     });
     if (present !== undefined) return { id: present.Id, config: present.Config as ImageRunConfig };
     this.#output(`Pulling ${ref}\n`);
     await this.#images.pull(ref, options.platform !== undefined ? { platform: options.platform } : {});
-    const pulled = await this.#images.inspect(ref);
+    const pulled = await this.#images.runConfig(ref);
     return { id: pulled.Id, config: pulled.Config as ImageRunConfig };
   }
 
@@ -200,7 +200,7 @@ class EngineBuildHost implements BuildHost {
   }
 
   cacheLookup(key: string): Promise<string | undefined> {
-    return this.#cache.get(key, (image) => this.#images.inspect(image).then(() => true, () => false));
+    return this.#cache.get(key, (image) => this.#images.runConfig(image).then(() => true, () => false));
   }
 
   cacheStore(key: string, image: string): Promise<void> {

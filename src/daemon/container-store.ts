@@ -4,9 +4,10 @@
  * so a crash leaves the old record or the new one and a restart finds them all again.
  */
 
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, atomicWriteSync } from '../util/atomic-write.ts';
+import { removeInBackground, sweepTrash } from '../util/trash.ts';
 import { conflict, invalidArgument, notFound } from '../util/errors.ts';
 import { Container, type ContainerRecord } from './container.ts';
 
@@ -25,6 +26,7 @@ export class ContainerStore {
   /** Reads every record on disk; a directory without a readable record is reported, not fatal. */
   async load(warn: (message: string) => void): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o710 });
+    await sweepTrash(this.root);
     for (const id of await readdir(this.root)) {
       if (!ID_RE.test(id)) continue;
       try {
@@ -104,8 +106,13 @@ export class ContainerStore {
     else await atomicWrite(path, data, { mode: 0o600 });
   }
 
-  async delete(container: Container): Promise<void> {
-    await rm(container.dir, { recursive: true, force: true, maxRetries: 3 });
+  /**
+   * The directory is gone from its place when this returns; its contents (the log may be large)
+   * are removed in the background, and a crash meanwhile leaves them to the next load's sweep.
+   */
+  async delete(container: Container, warn: (message: string) => void = () => {}): Promise<void> {
+    const { done } = removeInBackground(container.dir);
+    done.catch((err: unknown) => warn(`remove ${container.dir}: ${err instanceof Error ? err.message : String(err)}`));
     this.#unindex(container);
   }
 

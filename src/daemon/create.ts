@@ -21,6 +21,7 @@ import type { ImageRunConfig } from './images.ts';
 import { planNetworking } from './network.ts';
 import { namespaceModes } from './namespace-modes.ts';
 import { removeAnonymousVolumes, resolveMounts } from './volumes.ts';
+import { keepMigrationLockWarm } from '../runtime/index.ts';
 
 /** 64 hex digits whose 12-digit short form is never all digits (it would read as a number). */
 export function newContainerId(taken: (id: string) => boolean): string {
@@ -101,6 +102,8 @@ export function checkRestartPolicy(hc: HostConfig): void {
 }
 
 export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {
+  // a start usually follows: its move of the init into the container's cgroups should not wait
+  keepMigrationLockWarm();
   const { HostConfig: hostConfig = {}, NetworkingConfig: networking, ...config } = request;
   const ref = config.Image ?? '';
   if (ref === '') throw invalidArgument('no image specified');
@@ -108,11 +111,9 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   checkHostConfig(hostConfig);
   checkHealthConfig(config.Healthcheck);
 
-  let image: { Id: string; Config: ImageRunConfig };
-  let chainId: string;
+  let image: { Id: string; Config: ImageRunConfig; ChainId: string };
   try {
-    image = await ctx.images.inspect(ref);
-    chainId = await ctx.images.chainId(ref);
+    image = await ctx.images.runConfig(ref);
   } catch (err) {
     if (err instanceof EngineError && err.kind === 'not-found') throw notFound(`No such image: ${familiarRef(ref)}`, err);
     throw err;
@@ -142,7 +143,7 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   const container = await ctx.store.add(record);
   try {
     record.MountPoints = await resolveMounts(ctx, record);
-    await ctx.images.snapshotter.prepare(record.SnapshotKey, chainId, { labels: { 'berth.container': id } });
+    await ctx.images.snapshotter.prepare(record.SnapshotKey, image.ChainId, { labels: { 'berth.container': id } });
     try {
       await ctx.store.save(container);
     } catch (err) {
@@ -150,7 +151,7 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
       throw err;
     }
   } catch (err) {
-    await ctx.store.delete(container);
+    await ctx.store.delete(container, ctx.warn);
     await removeAnonymousVolumes(ctx, record, ctx.warn);
     throw err;
   }

@@ -31,7 +31,7 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
       await ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {
         if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
       });
-      await ctx.store.delete(c);
+      await ctx.store.delete(c, ctx.warn);
       // `docker rm -v` and `--rm` take the anonymous volumes along, as Docker does
       if (options.volumes || options.auto) await removeAnonymousVolumes(ctx, c.record, ctx.warn);
     } catch (err) {

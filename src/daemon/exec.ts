@@ -12,9 +12,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Process, Spec } from '../oci/runtime-spec.ts';
-import { AttachClient, exec } from '../runtime/index.ts';
+import { AttachClient, exec, keepMigrationLockWarm } from '../runtime/index.ts';
 import { SyscallError, conflict, invalidArgument, notFound } from '../util/errors.ts';
-import { ChunkQueue, monitorAccepted, type OutputChunk } from './attach.ts';
+import { ChunkQueue, type OutputChunk } from './attach.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { rootfsDir } from './paths.ts';
@@ -75,6 +75,8 @@ function lookup(ctx: DaemonContext, id: string): ExecInstance {
 }
 
 export function createExec(ctx: DaemonContext, c: Container, request: ExecCreateRequest): { Id: string } {
+  // its start moves the process into the container's cgroups
+  keepMigrationLockWarm();
   if (!request.Cmd?.length) throw invalidArgument('No exec command specified');
   if (!c.running) throw conflict(`container ${c.id} is not running`);
   if (c.record.State.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
@@ -239,11 +241,10 @@ export async function startExec(ctx: DaemonContext, id: string, request: ExecSta
       ...(socket
         ? {
             monitorStdio: { stdin: false, attachSocket: socket },
-            beforeStart: async (pid: number) => {
+            beforeStart: async () => {
               const client = await AttachClient.connect(socket, { stdout: (data) => queue.push({ stream: 1, data }) });
               e.client = client;
               void client.ended.then(() => queue.end());
-              await monitorAccepted(pid);
             },
           }
         : {}),

@@ -24,7 +24,8 @@ export interface ImageRunConfig {
 
 export interface ImageService {
   inspect(ref: string): Promise<{ Id: string; Config: ImageRunConfig }>;
-  chainId(ref: string): Promise<string>;
+  /** what a container is created from: ID, run config, and the top layer its snapshot goes on */
+  runConfig(ref: string): Promise<{ Id: string; Config: ImageRunConfig; ChainId: string }>;
   list(): Promise<unknown[]>;
   snapshotter: {
     prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;

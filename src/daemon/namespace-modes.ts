@@ -7,6 +7,7 @@
  * lifecycle files, which call in here once at start and once at every exit or removal.
  */
 
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostConfig } from '../api/index.ts';
@@ -176,5 +177,7 @@ export async function prepareNamespaces(ctx: DaemonContext, c: Container): Promi
 /** Unmounts a shareable container's /dev/shm; idempotent, run at every exit, removal and failed start. */
 export async function releaseNamespaces(c: Container): Promise<void> {
   const dir = shmDir(c.dir);
+  // only a shareable container ever made the directory: the others need no mountinfo read
+  if (!existsSync(dir)) return;
   if (await isMountPoint(dir)) await unmount(dir, { lazy: true });
 }

@@ -10,7 +10,7 @@ import { closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.ts';
-import { create, deleteContainer, prepareSpareShims, shimMounter, start, unmountOnHost } from '../runtime/index.ts';
+import { create, deleteContainer, keepMigrationLockWarm, prepareSpareShims, shimMounter, start, unmountOnHost } from '../runtime/index.ts';
 import { mountAll } from '../snapshot/index.ts';
 import { EngineError, conflict } from '../util/errors.ts';
 import type { Container, ContainerRecord } from './container.ts';
@@ -130,6 +130,7 @@ function ensureMountTargets(rootfs: string): void {
 }
 
 export async function startContainer(ctx: DaemonContext, c: Container): Promise<boolean> {
+  keepMigrationLockWarm();
   try {
     return await c.exclusive(async () => {
       if (c.removing) throw conflict(`cannot start container ${c.id}: removal in progress`);
@@ -187,7 +188,7 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     });
     undo.push(() => deleteContainer(ctx.runtime, record.ID, { force: true }));
     // before the container runs: attachers made before the start see all of its output
-    await connectPendingAttachers(ctx, c, runtimeRecord.pid);
+    await connectPendingAttachers(ctx, c);
     try {
       await start(ctx.runtime, record.ID);
     } catch (err) {

@@ -5,7 +5,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spec } from '../oci/runtime-spec.ts';
-import { detectLayout, openCgroupManager, loadCgroupManager, warmCgroupMigration, type CgroupManager, type CgroupPaths, type CgroupMode } from '../cgroups/index.ts';
+import { detectLayout, keepCgroupMigrationWarm, openCgroupManager, loadCgroupManager, warmCgroupMigration, type CgroupManager, type CgroupPaths, type CgroupMode } from '../cgroups/index.ts';
 import type { CgroupMountSource } from './rootfs/mount-plan.ts';
 
 export interface ContainerCgroup extends CgroupManager {
@@ -50,6 +50,20 @@ export async function openCgroup(spec: Spec, id: string, options: { create: bool
  */
 export function warmCgroupMigrationSoon(): void {
   hostLayout().then(warmCgroupMigration, () => {});
+}
+
+/** A daemon's container operations come in bursts (create, attach, start; run after run). */
+const KEEP_WARM_MS = 2000;
+
+/**
+ * Keeps that lock warm for a while after the last call (a daemon about to start or exec): only
+ * where processes are migrated at all — a pure v2 host clones them into their cgroup, which
+ * needs no write lock.
+ */
+export function keepMigrationLockWarm(forMs = KEEP_WARM_MS): void {
+  hostLayout().then((layout) => {
+    if (layout.mode !== 'v2') keepCgroupMigrationWarm(layout, forMs);
+  }, () => {});
 }
 
 export function loadCgroup(record: { cgroupPaths: CgroupPaths }): ContainerCgroup {

@@ -3,6 +3,7 @@
  * is not stopped; `force` kills it first. poststop hooks run last and only warn.
  */
 
+import { existsSync } from 'node:fs';
 import { failedPrecondition } from '../util/errors.ts';
 import { toState, type ContainerRecord } from './state/state-store.ts';
 import { containerStatus } from './status.ts';
@@ -16,7 +17,7 @@ export async function deleteContainer(rt: Runtime, id: string, options: { force?
     record = await rt.store.load(id);
   } catch (err) {
     // A create that died half-way leaves a directory without state.json: force clears it.
-    if (options.force && (await rt.store.list()).includes(id)) return rt.store.remove(id);
+    if (options.force && existsSync(rt.store.dir(id))) return rt.store.remove(id);
     throw err;
   }
   const status = await containerStatus(rt, record);

@@ -18,6 +18,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { atomicWrite } from '../util/atomic-write.ts';
+import { removeInBackground } from '../util/trash.ts';
 import { EngineError, errorCode, failedPrecondition, invalidArgument, notFound } from '../util/errors.ts';
 import { writeDiff } from './diff.ts';
 import type { DiffResult, Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.ts';
@@ -213,7 +214,8 @@ export class OverlaySnapshotter implements Snapshotter {
       delete meta.snapshots[key];
       return record.id;
     });
-    await rm(join(this.root, 'snapshots', id), { recursive: true, force: true });
+    // gone from the metadata, the directory is garbage: open() sweeps it if a crash interrupts this
+    removeInBackground(join(this.root, 'snapshots', id)).done.catch(() => {});
   }
 
   async diff(key: string, out: Writable): Promise<DiffResult> {

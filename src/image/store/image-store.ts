@@ -80,6 +80,8 @@ interface Image {
 }
 
 const ID_RE = /^(sha256:)?[0-9a-f]{1,64}$/;
+/** two per image: a few hundred images before the oldest is read again */
+const PARSED_CACHE_LIMIT = 512;
 
 export class ImageStore {
   readonly root: string;
@@ -89,6 +91,8 @@ export class ImageStore {
   #records: RecordFile;
   #isInUse: (imageId: Digest) => boolean | Promise<boolean>;
   #usage = new Map<string, number>();
+  /** parsed manifests and configs by digest: content-addressed, so never stale */
+  #parsed = new Map<Digest, Promise<unknown>>();
   #release: () => Promise<void>;
 
   private constructor(root: string, content: ContentStore, snapshotter: Snapshotter, options: ImageStoreOptions, release: () => Promise<void>) {
@@ -272,6 +276,19 @@ export class ImageStore {
 
   // ---- lookup ------------------------------------------------------------------------------
 
+  /** A manifest or config of a recorded image, read and verified once per daemon. */
+  #readJson<T>(digest: Digest): Promise<T> {
+    let parsed = this.#parsed.get(digest) as Promise<T> | undefined;
+    if (parsed === undefined) {
+      parsed = this.content.readJson<T>(digest);
+      // a failed read (a blob removed meanwhile) is not remembered
+      parsed.catch(() => this.#parsed.delete(digest));
+      if (this.#parsed.size >= PARSED_CACHE_LIMIT) this.#parsed.delete(this.#parsed.keys().next().value!);
+      this.#parsed.set(digest, parsed);
+    }
+    return parsed;
+  }
+
   async #images(): Promise<Image[]> {
     const records = await this.#records.read();
     const byId = new Map<Digest, Image>();
@@ -280,8 +297,8 @@ export class ImageStore {
       let loaded = manifests.get(record.manifest.digest);
       if (!loaded) {
         loaded = (async () => {
-          const manifest = await this.content.readJson<Manifest>(record.manifest.digest);
-          return { manifest, config: await this.content.readJson<ImageConfig>(manifest.config.digest) };
+          const manifest = await this.#readJson<Manifest>(record.manifest.digest);
+          return { manifest, config: await this.#readJson<ImageConfig>(manifest.config.digest) };
         })();
         manifests.set(record.manifest.digest, loaded);
       }
@@ -332,6 +349,14 @@ export class ImageStore {
     const top = image.chain.at(-1);
     if (top === undefined) throw invalidArgument(`image ${input}: no layers`);
     return top;
+  }
+
+  /** What a container is created from: the image's ID, run config and top layer, without inspect's sizes and overlay view. */
+  async runConfig(input: string): Promise<{ Id: Digest; Config: ImageRunConfig; ChainId: Digest }> {
+    const { image } = await this.#find(input);
+    const top = image.chain.at(-1);
+    if (top === undefined) throw invalidArgument(`image ${input}: no layers`);
+    return { Id: image.id, Config: image.config.config ?? {}, ChainId: top };
   }
 
   /** The image ID (config digest) of a name, digest reference or ID prefix. */

@@ -5,7 +5,7 @@
  * read-modify-write holds an exclusive lock file (lock-file.ts).
  */
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite } from '../../util/atomic-write.ts';
 import { EngineError, errorCode } from '../../util/errors.ts';
@@ -24,6 +24,8 @@ export class RecordFile {
   #path: string;
   #lockPath: string;
   #queue: Promise<unknown> = Promise.resolve();
+  /** the last list read, with the identity of the file it came from (every write renames a new one in) */
+  #cached: { identity: string; images: ImageRecord[] } | undefined;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -31,7 +33,26 @@ export class RecordFile {
     this.#lockPath = join(dir, 'images.lock');
   }
 
-  async read(): Promise<ImageRecord[]> {
+  /**
+   * The current records. A container create looks its image up: one stat instead of a read and
+   * parse while the file is unchanged. The list is shared: callers must not change it.
+   */
+  async read(): Promise<readonly ImageRecord[]> {
+    let identity: string;
+    try {
+      const st = await stat(this.#path, { bigint: true });
+      identity = `${st.ino}:${st.mtimeNs}:${st.size}`;
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+    if (this.#cached?.identity === identity) return this.#cached.images;
+    const images = await this.#readFile();
+    this.#cached = { identity, images };
+    return images;
+  }
+
+  async #readFile(): Promise<ImageRecord[]> {
     let text: string;
     try {
       text = await readFile(this.#path, 'utf8');
@@ -55,7 +76,7 @@ export class RecordFile {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const release = await acquireLockFile(this.#lockPath, { timeoutMs: LOCK_TIMEOUT_MS });
       try {
-        const { records, result } = await fn(await this.read());
+        const { records, result } = await fn(await this.#readFile());
         const db: Database = { version: 1, images: records };
         await atomicWrite(this.#path, JSON.stringify(db, null, 1) + '\n', { mode: 0o600 });
         return result;
