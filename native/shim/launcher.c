@@ -117,6 +117,8 @@ void launcher_op(const struct rec *r) {
   case OP_DEVICE_FILTER:
     op_device_filter(r);
     break;
+  case OP_SERVE:
+    fail(0, "plan", "SERVE is a plan of its own");
   default:
     fail(0, "plan", "op %u is not a launcher op", r->op);
   }

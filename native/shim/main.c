@@ -69,6 +69,28 @@ static pid_t clone_container(uint64_t flags) {
   return (pid_t)pid;
 }
 
+/*
+ * SERVE: a long-lived helper of the daemon for its host mounts. Plans of launcher ops follow
+ * one another on the socket; each is answered `done`, or with its error, after which the
+ * helper exits as any shim does (the daemon starts another). EOF: the daemon is gone.
+ */
+static _Noreturn void serve(void) {
+  struct plan plan;
+  plan_release();
+  while (plan_read_next(S.sock, &plan)) {
+    if (plan.clone_at != plan.nrecs) fail(0, "plan", "a served plan has launcher ops only");
+    for (uint32_t i = 0; i < plan.nrecs; i++) {
+      if (plan.recs[i].op == OP_SERVE) fail(0, "plan", "SERVE in a served plan");
+      launcher_op(&plan.recs[i]);
+    }
+    plan_release();
+    /* a relative CHDIR of one plan must not carry over to the next */
+    if (chdir("/") < 0) fail(errno, "chdir", "/");
+    msg_send("done");
+  }
+  _exit(0);
+}
+
 int main(int argc, char **argv, char **envp) {
   struct plan plan;
   int chan[2];
@@ -82,6 +104,7 @@ int main(int argc, char **argv, char **envp) {
   if (fcntl(S.sock, F_SETFD, FD_CLOEXEC) < 0) fail(errno, "fcntl", "fd 3");
   plan_read(S.sock, &plan);
   close_inherited(&plan);
+  if (plan.nrecs == 1 && plan.recs[0].op == OP_SERVE) serve();
 
   for (uint32_t i = 0; i < plan.clone_at; i++) launcher_op(&plan.recs[i]);
   if (plan.clone_at == plan.nrecs) return 0; /* no CLONE: launcher ops only (DEVICE_FILTER on update) */

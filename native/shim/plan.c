@@ -85,6 +85,7 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_WAIT_PARENT] = {"", C},
     [OP_UMOUNT] = {"su", L},
     [OP_CLONE_INTO_CGROUP] = {"s", L},
+    [OP_SERVE] = {"", L},
 };
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -212,13 +213,34 @@ static size_t walk(const unsigned char *buf, size_t size, uint32_t nrecs, struct
   return n;
 }
 
+#define PLAN_HEAD_BYTES 16
+
+static void plan_parse(int fd, struct plan *plan, const unsigned char *head);
+
+/* The next plan on fd; 0 at a clean EOF before its first byte (a served shim's caller is gone). */
+int plan_read_next(int fd, struct plan *plan) {
+  unsigned char head[PLAN_HEAD_BYTES];
+  ssize_t n;
+  do n = read(fd, head, 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) fail(errno, "plan", "read");
+  if (n == 0) return 0;
+  read_exact(fd, head + 1, sizeof head - 1);
+  plan_parse(fd, plan, head);
+  return 1;
+}
+
 void plan_read(int fd, struct plan *plan) {
-  unsigned char head[16];
+  unsigned char head[PLAN_HEAD_BYTES];
   read_exact(fd, head, sizeof head);
+  plan_parse(fd, plan, head);
+}
+
+static void plan_parse(int fd, struct plan *plan, const unsigned char *head) {
   if (memcmp(head, "BRTHPLN1", 8) != 0) fail(0, "plan", "bad magic");
   uint32_t total = get_u32(head + 8), nrecs = get_u32(head + 12);
-  if (total < sizeof head || total > PLAN_MAX_BYTES) fail(0, "plan", "bad size %u", total);
-  size_t size = total - sizeof head;
+  if (total < PLAN_HEAD_BYTES || total > PLAN_MAX_BYTES) fail(0, "plan", "bad size %u", total);
+  size_t size = total - PLAN_HEAD_BYTES;
   if (nrecs > size / 8) fail(0, "plan", "%u records in %zu bytes", nrecs, size); /* 8 bytes each at least */
   mem.buf_len = size ? size : 1;
   unsigned char *buf = mem.buf = map(mem.buf_len);

@@ -73,7 +73,8 @@ enum op {
   OP_WAIT_PARENT = 60,
   OP_UMOUNT = 61,
   OP_CLONE_INTO_CGROUP = 62,
-  OP_LAST = 62,
+  OP_SERVE = 63,
+  OP_LAST = 63,
 };
 
 struct arg {
@@ -119,6 +120,7 @@ extern struct state S;
 
 /* plan.c */
 void plan_read(int fd, struct plan *plan);
+int plan_read_next(int fd, struct plan *plan);
 void plan_release(void);
 const char *arg_str(const struct rec *r, uint32_t i);
 uint64_t arg_u64(const struct rec *r, uint32_t i);

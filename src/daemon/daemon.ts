@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerCreateResponse, ContainerUpdateRequest, ContainerInspect, ContainerSummary, InfoResponse, VersionResponse, WaitCondition, WaitResponse } from '../api/index.ts';
-import { prepareSpareShims, releaseSpareShims, Runtime } from '../runtime/index.ts';
+import { prepareSpareShims, releaseStandingShims, Runtime } from '../runtime/index.ts';
 import type { DockerSeccompProfile } from '../runtime/security/index.ts';
 import { errorCode, invalidArgument } from '../util/errors.ts';
 import { ContainerStore } from './container-store.ts';
@@ -116,7 +116,7 @@ export class Daemon {
     stopMonitors(this.#ctx);
     await settleNetworks(this.#ctx);
     // reaped here, not left for PID 1 to collect late
-    await releaseSpareShims();
+    await releaseStandingShims();
   }
 
   // ---- system ------------------------------------------------------------------------------

@@ -78,8 +78,8 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   if (c.record.HostConfig.AutoRemove) {
     await removeContainer(ctx, c, { force: true, auto: true }).catch((err: unknown) => ctx.warn(`auto-remove ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   }
-  // the unmount took a spare shim: its replacement once the waiters have their answer
-  setImmediate(() => prepareSpareShims());
+  // an exit is no quiet moment for the spares a start asked for (host-mount.ts)
+  prepareSpareShims();
 }
 
 /**

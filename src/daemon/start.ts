@@ -202,8 +202,8 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     monitorContainer(ctx, c, shim);
     startHealthcheck(ctx, c);
     emitContainerEvent(ctx, c, 'start');
-    // the next start's shims, spawned once this one's reply is on its way
-    setImmediate(() => prepareSpareShims());
+    // the next start's shim, spawned once the daemon is quiet
+    prepareSpareShims();
   } catch (err) {
     for (const step of undo.reverse()) await step().catch((e: unknown) => ctx.warn(`undo start of ${record.ID}: ${e instanceof Error ? e.message : String(e)}`));
     const message = err instanceof Error ? err.message : String(err);

@@ -1,17 +1,14 @@
 /**
  * Mounts on the host for a long-lived caller (the daemon's container rootfs), made by berth-shim
  * instead of a util-linux mount(8) process: a plan of launcher ops only (CHDIR, MOUNT, UMOUNT),
- * run by a spare shim the caller keeps (prepareSpareShims), so a mount costs no fork of this
- * process, no exec and no libmount start-up — 2-4 ms of a container start and as much at its
- * exit; without a spare, a shim spawned for it, still cheaper than mount(8).
+ * sent to one shim that stays for them (SERVE, native/PLAN.md), so a mount costs a message:
+ * no fork of this process (1-4 ms of its event loop, blocked), no exec, no libmount start-up.
  */
 
 import { EngineError } from '../util/errors.ts';
 import { step, type Plan } from './plan/plan.ts';
 import { MS, parseMountOptions } from './rootfs/mount-options.ts';
-import { ShimConnection, shimError, spareShims, type ShimStartOptions } from './shim/shim-client.ts';
-
-export { releaseSpareShims } from './shim/shim-client.ts';
+import { ShimConnection, releaseSpareShims, shimError, spareShims, type ShimStartOptions } from './shim/shim-client.ts';
 
 /** A mount as snapshotters describe it (mount(8)'s type, source and -o options). */
 export interface HostMount {
@@ -50,27 +47,75 @@ export function hostUnmountPlan(target: string, options: { lazy?: boolean } = {}
 /** How the daemon runs its shims: stdio on /dev/null (a monitor owns the container's stdio). */
 const DAEMON_STDIO: ShimStartOptions['stdio'] = ['ignore', 'ignore', 'ignore'];
 
+/** How long the daemon must have left the spares alone before they are spawned. */
+const SPARE_QUIET_MS = 5;
+let spareTimer: NodeJS.Timeout | undefined;
+
 /**
  * Keeps `count` spare shims of the daemon's configuration spawned (shim-client.ts, spareShims):
- * a container start takes two (its rootfs mount, its monitor), an exit one (the unmount). Call
- * it when nothing waits on the event loop, such as right after a start's reply.
+ * a container start takes one (its monitor). A spawn blocks the event loop for 1-4 ms, so it
+ * waits until no start or exit has asked for a few ms: spawned right after a start, it
+ * delayed the exit of the very container started (`run --rm` of a short command).
  */
 export function prepareSpareShims(count = 2): void {
-  spareShims(count, { stdio: DAEMON_STDIO });
+  clearTimeout(spareTimer);
+  spareTimer = setTimeout(() => spareShims(count, { stdio: DAEMON_STDIO }), SPARE_QUIET_MS).unref();
 }
 
-/** Runs a plan of launcher ops to its end: nothing sent and exit 0, or the first error. */
-async function runHostPlan(plan: Plan, what: string): Promise<void> {
-  const shim = await ShimConnection.start(plan, { stdio: DAEMON_STDIO, takeSpare: true });
-  try {
+/** The serving shim, started at the first host mount and kept (a failed plan ends it). */
+let server: Promise<ShimConnection> | undefined;
+/** Plans go one at a time: the shim answers them in order. */
+let queue: Promise<unknown> = Promise.resolve();
+
+function startServer(): Promise<ShimConnection> {
+  return ShimConnection.start([step('SERVE')], { stdio: DAEMON_STDIO, takeSpare: true }).then((shim) => {
+    // it must not keep a process that is otherwise done alive
+    shim.child.unref();
+    return shim;
+  });
+}
+
+/** Runs a plan of launcher ops on the serving shim: `done`, or the first error. */
+function runHostPlan(plan: Plan, what: string): Promise<void> {
+  const run = queue.then(async () => {
+    const current = (server ??= startServer());
+    const shim = await current.catch((err: unknown) => {
+      if (server === current) server = undefined;
+      throw err;
+    });
+    shim.sendPlan(plan);
     const message = await shim.next();
-    if (message?.type === 'error') throw shimError(message);
-    if (message !== undefined) throw new EngineError('internal', `${what}: unexpected shim message ${message.type}`);
-    const exit = await shim.exited;
-    if (exit.code !== 0) throw new EngineError('internal', `${what}: berth-shim exited with ${exit.code ?? exit.signal}`);
-  } finally {
+    if (message?.type === 'done') return;
+    // after an error the shim exits; without a message it is gone already
+    if (server === current) server = undefined;
     shim.close();
-  }
+    if (message?.type === 'error') throw shimError(message);
+    throw new EngineError('internal', `${what}: berth-shim ${message === undefined ? 'ended' : `sent ${message.type}`} instead of done`);
+  });
+  queue = run.catch(() => {});
+  return run;
+}
+
+/**
+ * Lets the standing shims go — the spares and the serving one — and reaps them, so that a
+ * daemon shutting down leaves no exited shim for PID 1 to collect.
+ */
+export async function releaseStandingShims(): Promise<void> {
+  clearTimeout(spareTimer);
+  const current = server;
+  server = undefined;
+  await Promise.all([
+    releaseSpareShims(),
+    current?.then(
+      async (shim) => {
+        shim.close();
+        // close() lets the process go: waiting for its exit must keep us alive
+        shim.child.ref();
+        await shim.exited;
+      },
+      () => {},
+    ),
+  ]);
 }
 
 export async function mountOnHost(mount: HostMount, target: string, cwd?: string): Promise<void> {

@@ -70,6 +70,7 @@ export const Op = {
   WAIT_PARENT: 60,
   UMOUNT: 61,
   CLONE_INTO_CGROUP: 62,
+  SERVE: 63,
 } as const;
 
 export type OpName = keyof typeof Op;

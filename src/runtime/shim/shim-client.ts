@@ -21,6 +21,7 @@ export type ShimMessage =
   | { type: 'sync'; name: string }
   | { type: 'ready' }
   | { type: 'console-ready' }
+  | { type: 'done' }
   | { type: 'exit'; code: number }
   | { type: 'error'; errno: number; step: string; detail: string };
 
@@ -97,6 +98,7 @@ export function parseMessage(line: string): ShimMessage {
       break;
     case 'ready':
     case 'console-ready':
+    case 'done':
       if (!rest) return { type: word };
       break;
     case 'error': {
@@ -250,6 +252,12 @@ export class ShimConnection {
         if (this.#waiters.length === 0) this.#socket.unref();
       }
     }
+  }
+
+  /** Sends the next plan to a serving shim (a SERVE plan started it). */
+  sendPlan(plan: Plan): void {
+    if (this.#ended) throw new EngineError('unavailable', 'send plan: the shim has ended');
+    this.#socket.write(encodePlan(plan));
   }
 
   /** Sends one line (`ok`, `abort <reason>`); the newline is added. */
