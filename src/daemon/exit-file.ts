@@ -6,7 +6,7 @@
  */
 
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from '../util/errors.ts';
 
@@ -33,10 +33,6 @@ export async function readExitFile(path: string): Promise<ExitFile | undefined> 
   const parsed = JSON.parse(text) as ExitFile;
   if (typeof parsed.exitCode !== 'number') throw new Error(`read exit file ${path}: no exitCode`);
   return parsed;
-}
-
-export async function clearExitFile(path: string): Promise<void> {
-  await rm(path, { force: true });
 }
 
 /**

@@ -6,6 +6,7 @@
  * files so that they only call in here at the points where networking starts and ends.
  */
 
+import { writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ContainerSummary, EndpointConfigRequest, HostConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkSettings } from '../api/index.ts';
 import { DEFAULT_NETWORK, dockerPorts, iprouteName, mappingsFromDocker } from '../network/index.ts';
@@ -234,12 +235,10 @@ async function refreshEtcFiles(ctx: DaemonContext, c: Container, manager: Networ
 }
 
 /** Overwrites the /etc files writeEtcFiles made with what the network knows. */
-export async function writeNetworkEtcFiles(dir: string, prepared: PreparedNetwork): Promise<void> {
+export function writeNetworkEtcFiles(dir: string, prepared: PreparedNetwork): void {
   const paths = etcFilePaths(dir);
-  await Promise.all([
-    prepared.hosts === undefined ? undefined : writeFile(paths.hosts, prepared.hosts, { mode: 0o644 }),
-    prepared.resolvConf === undefined ? undefined : writeFile(paths.resolvConf, prepared.resolvConf, { mode: 0o644 }),
-  ]);
+  if (prepared.hosts !== undefined) writeFileSync(paths.hosts, prepared.hosts, { mode: 0o644 });
+  if (prepared.resolvConf !== undefined) writeFileSync(paths.resolvConf, prepared.resolvConf, { mode: 0o644 });
 }
 
 /**

@@ -6,17 +6,16 @@
  * Each acquired resource is undone if a later step fails (moby's start.go defers).
  */
 
-import { closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../oci/runtime-spec.ts';
 import { create, deleteContainer, keepMigrationLockWarm, prepareSpareShims, shimMounter, start, unmountOnHost } from '../runtime/index.ts';
-import { mountAll } from '../snapshot/index.ts';
+import { mountAll, volatileOverlay, type Mount } from '../snapshot/index.ts';
 import { EngineError, conflict } from '../util/errors.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { etcFilePaths, writeEtcFiles, type EtcFiles } from './etc-files.ts';
-import { clearExitFile, exitFilePath } from './exit-file.ts';
+import { exitFilePath } from './exit-file.ts';
 import { monitorContainer } from './monitor.ts';
 import { prepareNetwork, teardownNetwork, writeNetworkEtcFiles } from './network.ts';
 import { prepareNamespaces } from './namespace-modes.ts';
@@ -129,6 +128,26 @@ function ensureMountTargets(rootfs: string): void {
   }
 }
 
+/**
+ * A `--rm` container's writable layer goes with it: its overlay is volatile (no sync of the
+ * upper layer, at fsync or at the unmount of its exit). A kernel without the option (before
+ * 5.10) gets the plain mount.
+ */
+async function mountRootfs(mounts: Mount[], rootfs: string, ephemeral: boolean): Promise<void> {
+  if (ephemeral) {
+    const volatile = volatileOverlay(mounts);
+    if (volatile !== undefined) {
+      try {
+        await mountAll(volatile, rootfs, shimMounter);
+        return;
+      } catch (err) {
+        if (!(err instanceof Error && /EINVAL/.test(err.message))) throw err;
+      }
+    }
+  }
+  await mountAll(mounts, rootfs, shimMounter);
+}
+
 export async function startContainer(ctx: DaemonContext, c: Container): Promise<boolean> {
   keepMigrationLockWarm();
   try {
@@ -153,16 +172,16 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
   const rootfs = rootfsDir(c.dir);
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    await mkdir(rootfs, { recursive: true, mode: 0o755 });
-    await mountAll(await ctx.images.snapshotter.mounts(record.SnapshotKey), rootfs, shimMounter);
+    mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+    await mountRootfs(await ctx.images.snapshotter.mounts(record.SnapshotKey), rootfs, record.HostConfig.AutoRemove === true);
     undo.push(() => unmountOnHost(rootfs));
     ensureMountTargets(rootfs);
     await prepareMountSources(rootfs, mountPointsOf(record));
     const hostname = record.Config.Hostname || record.ID.slice(0, 12);
-    await writeEtcFiles(c.dir, hostname);
+    writeEtcFiles(c.dir, hostname);
     const network = await prepareNetwork(ctx, c, hostname);
     undo.push(() => teardownNetwork(ctx, c));
-    await writeNetworkEtcFiles(c.dir, network);
+    writeNetworkEtcFiles(c.dir, network);
     await applyEtcOverrides(etcFilePaths(c.dir), record.HostConfig, network.embeddedDns === true);
     // its /dev/shm mount is undone with the network (teardownNetwork)
     const namespaces = await prepareNamespaces(ctx, c);
@@ -170,10 +189,10 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     const spec: Spec = buildSpec([...containerSpecOpts(record, { rootfs, etc: etcFilePaths(c.dir) }, user, ctx.seccompProfile), network.specOpt, namespaces]);
     await checkExecutable(rootfs, record.Path, spec.process!.env ?? [], spec.process!.cwd);
     // the bundle is rebuilt at every start: no need to make it durable
-    await writeFile(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
+    writeFileSync(join(c.dir, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
 
     const exitFile = exitFilePath(c.dir);
-    await clearExitFile(exitFile);
+    rmSync(exitFile, { force: true });
     // A runtime state left by a crash mid-start would block the ID.
     await deleteContainer(ctx.runtime, record.ID, { force: true }).catch(() => {});
     const { record: runtimeRecord, shim } = await create(ctx.runtime, record.ID, {

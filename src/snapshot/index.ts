@@ -5,7 +5,7 @@
 
 export type { DiffResult, Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.ts';
 export { DEFAULT_SNAPSHOT_ROOT, OverlaySnapshotter } from './overlay-snapshotter.ts';
-export { compactOverlayOptions, mountAll, unmount } from './mount.ts';
+export { compactOverlayOptions, mountAll, unmount, volatileOverlay } from './mount.ts';
 export { lgetxattrs, lsetxattrs, mknod, mknods, mknodsThenLsetxattrs } from './fs-syscalls.ts';
 export type { NodeKind, NodeSpec, XattrSet } from './fs-syscalls.ts';
 export { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, upperToTar, writeDiff } from './diff.ts';

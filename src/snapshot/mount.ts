@@ -9,7 +9,8 @@
  */
 
 import { spawn } from 'node:child_process';
-import { dirname, relative, sep } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { EngineError } from '../util/errors.ts';
 import type { Mount } from './snapshotter.ts';
 
@@ -108,4 +109,19 @@ export async function mountAll(mounts: Mount[], target: string, mounter: Mounter
 export async function unmount(target: string, options: { lazy?: boolean } = {}): Promise<void> {
   const result = await run('umount', [...(options.lazy ? ['-l'] : []), '--', target]);
   if (result.code !== 0) throw new EngineError('internal', `unmount ${target}: ${result.stderr.trim()}`);
+}
+
+/**
+ * The same writable overlay, volatile (overlayfs skips every sync of its upper layer): for a
+ * layer thrown away with its container. overlayfs leaves `work/incompat/volatile` in the work
+ * dir and refuses the next mount while it is there; a layer mounted again is as disposable as
+ * before, so the marker goes first. Undefined for anything but a writable overlay.
+ */
+export function volatileOverlay(mounts: Mount[]): Mount[] | undefined {
+  const [mount] = mounts;
+  if (mounts.length !== 1 || mount === undefined || mount.type !== 'overlay') return undefined;
+  const workdir = mount.options.find((o) => o.startsWith('workdir='))?.slice('workdir='.length);
+  if (workdir === undefined) return undefined;
+  rmSync(join(workdir, 'work', 'incompat'), { recursive: true, force: true });
+  return [{ ...mount, options: [...mount.options, 'volatile'] }];
 }
