@@ -13,8 +13,9 @@
  *   node --import tsx bench/library-start.ts [--runs 50] [--warmup 5] [--mode exit|wait] [--spare] [--json]
  *
  * --spare: as the daemon does, a spare shim is spawned before each cycle, outside the timings
- * (`prepareSpareShims`), and create() takes it (`takeSpareShim`) instead of spawning one: the
- * daemon's figure, not the CLI's. The shims' stdio is then /dev/null, as the daemon's.
+ * (`prepareSpareShims`), and create() takes it (`takeSpareShim`) instead of spawning one, and
+ * the cgroup migration lock is kept warm (`keepMigrationLockWarm`, as from each create request):
+ * the daemon's figure, not the CLI's. The shims' stdio is then /dev/null, as the daemon's.
  *
  * Env: NODE_EXTRA_CA_CERTS does not matter here (it only costs at Node start-up, outside the
  * timings). Needs root and a built native/build/berth-shim.
@@ -27,7 +28,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { Runtime, create, start, deleteContainer, waitExit, loadSpec, compileInitPlan, prepareSpareShims } from '../src/runtime/index.ts';
+import { Runtime, create, start, deleteContainer, waitExit, loadSpec, compileInitPlan, keepMigrationLockWarm, prepareSpareShims } from '../src/runtime/index.ts';
 import type { ContainerRecord, CreateOptions } from '../src/runtime/index.ts';
 import { invalidArgument } from '../src/util/errors.ts';
 
@@ -157,7 +158,11 @@ async function main(): Promise<void> {
     const total = opts.warmup + opts.runs;
     for (let i = 0; i < total && !stop; i++) {
       current = `libstart-${tag}-${i}`;
-      if (opts.spare) prepareSpareShims(1);
+      if (opts.spare) {
+        prepareSpareShims(1, { now: true });
+        // the daemon keeps the cgroup migration lock warm from each create request on
+        keepMigrationLockWarm();
+      }
       const sample = await cycle(rt, bundle, current, opts.mode, opts.spare);
       current = undefined;
       if (i >= opts.warmup) samples.push(sample);

@@ -101,6 +101,12 @@ export function checkRestartPolicy(hc: HostConfig): void {
   }
 }
 
+/** The container's writable layer on its image's top layer. */
+export async function prepareSnapshot(ctx: DaemonContext, record: ContainerRecord, chainId?: string): Promise<void> {
+  const parent = chainId ?? (await ctx.images.runConfig(record.Image)).ChainId;
+  await ctx.images.snapshotter.prepare(record.SnapshotKey, parent, { labels: { 'berth.container': record.ID } });
+}
+
 export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {
   // a start usually follows: its move of the init into the container's cgroups should not wait
   keepMigrationLockWarm();
@@ -143,13 +149,14 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   const container = await ctx.store.add(record);
   try {
     record.MountPoints = await resolveMounts(ctx, record);
-    await ctx.images.snapshotter.prepare(record.SnapshotKey, image.ChainId, { labels: { 'berth.container': id } });
-    try {
-      await ctx.store.save(container);
-    } catch (err) {
-      await ctx.images.snapshotter.remove(record.SnapshotKey).catch(() => {});
-      throw err;
+    // Both durable, neither needs the other: written side by side. A crash between the two
+    // leaves a record whose snapshot was never made, and its first start makes it (start.ts).
+    const [prepared, saved] = await Promise.allSettled([prepareSnapshot(ctx, record, image.ChainId), ctx.store.save(container)]);
+    if (saved.status === 'rejected') {
+      if (prepared.status === 'fulfilled') await ctx.images.snapshotter.remove(record.SnapshotKey).catch(() => {});
+      throw saved.reason;
     }
+    if (prepared.status === 'rejected') throw prepared.reason;
   } catch (err) {
     await ctx.store.delete(container, ctx.warn);
     await removeAnonymousVolumes(ctx, record, ctx.warn);

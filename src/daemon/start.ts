@@ -12,7 +12,8 @@ import type { Spec } from '../oci/runtime-spec.ts';
 import { create, deleteContainer, keepMigrationLockWarm, prepareSpareShims, shimMounter, start, unmountOnHost } from '../runtime/index.ts';
 import { mountAll, volatileOverlay, type Mount } from '../snapshot/index.ts';
 import { EngineError, conflict } from '../util/errors.ts';
-import type { Container, ContainerRecord } from './container.ts';
+import { ZERO_TIME, type Container, type ContainerRecord } from './container.ts';
+import { prepareSnapshot } from './create.ts';
 import type { DaemonContext } from './context.ts';
 import { etcFilePaths, writeEtcFiles, type EtcFiles } from './etc-files.ts';
 import { exitFilePath } from './exit-file.ts';
@@ -129,6 +130,20 @@ function ensureMountTargets(rootfs: string): void {
 }
 
 /**
+ * The container's snapshot mounts. create writes the record and the snapshot side by side: after
+ * a crash between the two, a container never started has no snapshot yet, and gets it here.
+ */
+async function snapshotMounts(ctx: DaemonContext, record: ContainerRecord): Promise<Mount[]> {
+  try {
+    return await ctx.images.snapshotter.mounts(record.SnapshotKey);
+  } catch (err) {
+    if (!(err instanceof EngineError && err.kind === 'not-found') || record.State.StartedAt !== ZERO_TIME) throw err;
+    await prepareSnapshot(ctx, record);
+    return ctx.images.snapshotter.mounts(record.SnapshotKey);
+  }
+}
+
+/**
  * A `--rm` container's writable layer goes with it: its overlay is volatile (no sync of the
  * upper layer, at fsync or at the unmount of its exit). A kernel without the option (before
  * 5.10) gets the plain mount.
@@ -173,7 +188,7 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
   const undo: Array<() => Promise<unknown>> = [];
   try {
     mkdirSync(rootfs, { recursive: true, mode: 0o755 });
-    await mountRootfs(await ctx.images.snapshotter.mounts(record.SnapshotKey), rootfs, record.HostConfig.AutoRemove === true);
+    await mountRootfs(await snapshotMounts(ctx, record), rootfs, record.HostConfig.AutoRemove === true);
     undo.push(() => unmountOnHost(rootfs));
     ensureMountTargets(rootfs);
     await prepareMountSources(rootfs, mountPointsOf(record));

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestDaemon } from './helpers.ts';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 let d: TestDaemon;
 const created = new Set<string>();
@@ -115,6 +117,24 @@ describe('container lifecycle', () => {
     await d.start();
     assert.equal(await field(unless, '{{.State.Running}}'), 'true');
     for (const id of [always, unless]) assert.equal((await d.docker('rm', '-f', id)).code, 0);
+  });
+
+  it('a container whose snapshot a crash kept from being written gets it at its first start', async () => {
+    const created = await d.docker('create', 'busybox', 'echo', 'made');
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    await d.stop('SIGKILL');
+    // create writes the record and the snapshot side by side: drop the snapshot, as a crash between the two would
+    const metaPath = join(d.root, 'snapshots', 'metadata.json');
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as { snapshots: Record<string, unknown> };
+    assert.ok(meta.snapshots[`container-${id}`], 'the snapshot was recorded');
+    delete meta.snapshots[`container-${id}`];
+    await writeFile(metaPath, JSON.stringify(meta));
+    await d.start();
+    const started = await d.docker('start', '-a', id);
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal(started.stdout, 'made\n');
+    assert.equal((await d.docker('rm', id)).code, 0);
   });
 
   it('a passing healthcheck makes the container healthy, in inspect and docker ps', async () => {

@@ -159,12 +159,16 @@ export async function runCommand(ctx: ApiContext, argv: string[]): Promise<numbe
     return failRun(ctx, 'run', err, 125);
   }
   const { client } = ctx;
-  const session = detach
-    ? undefined
-    : pump(await client.hijack('POST', `/containers/${id}/attach`, { query: { stream: true, stdin: interactive, stdout: true, stderr: true } }), io, { tty, stdin: interactive, ...detachKeys(flags) });
+  // attach and wait, both needed before the start, go out together: one round trip, not two
+  const attaching = detach ? undefined : client.hijack('POST', `/containers/${id}/attach`, { query: { stream: true, stdin: interactive, stdout: true, stderr: true } });
+  const waitingFor = client.stream('POST', `/containers/${id}/wait`, { query: { condition: flags['rm'] === true ? 'removed' : 'next-exit' } });
+  // neither may reject unobserved while the other is awaited
+  attaching?.catch(() => {});
+  waitingFor.catch(() => {});
+  const session = attaching === undefined ? undefined : pump(await attaching, io, { tty, stdin: interactive, ...detachKeys(flags) });
   let stopResize = (): void => {};
   try {
-    const waiting = await client.stream('POST', `/containers/${id}/wait`, { query: { condition: flags['rm'] === true ? 'removed' : 'next-exit' } });
+    const waiting = await waitingFor;
     const status = (async () => {
       let text = '';
       waiting.setEncoding('utf8');
