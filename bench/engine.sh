@@ -199,13 +199,16 @@ echo
 # -- density -----------------------------------------------------------------------------------------
 # kernel_kb: SUnreclaim + KernelStack + PageTables + Percpu, kB; avail_kb: MemAvailable
 kernel_kb() { awk '/^(SUnreclaim|KernelStack|PageTables|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
+# the four counters one by one (kB, in that order): page tables and kernel stacks swing with
+# other sessions' processes, SUnreclaim much less, so the split tells noise from a real change
+kernel_parts() { awk '/^(SUnreclaim|KernelStack|PageTables|Percpu):/ { v[$1] = $2 } END { print v["SUnreclaim:"], v["KernelStack:"], v["PageTables:"], v["Percpu:"] }' /proc/meminfo; }
 avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 # started PID: its start time in clock ticks (pid_max is 32768 here: pids come back quickly)
 started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 
 sleep "$SETTLE_S"
-k0=$(kernel_kb) a0=$(avail_kb) d0=$(pss_kb "$BERTHD_PID")
+k0=$(kernel_kb) a0=$(avail_kb) d0=$(pss_kb "$BERTHD_PID") p0=$(kernel_parts)
 s=$(date +%s%N)
 for ((i = 1; i <= N; i++)); do
 	dk run -d --name "bench-idle-$i" busybox sleep 3600 >/dev/null 2>>"$OUT/density-errors.log" ||
@@ -213,7 +216,7 @@ for ((i = 1; i <= N; i++)); do
 done
 start_ms=$((($(date +%s%N) - s) / 1000000))
 sleep "$SETTLE_S"
-k1=$(kernel_kb) a1=$(avail_kb) d1=$(pss_kb "$BERTHD_PID")
+k1=$(kernel_kb) a1=$(avail_kb) d1=$(pss_kb "$BERTHD_PID") p1=$(kernel_parts)
 
 # per container: pid of its sleep, its memcg usage, PSS of the sleep and of the shim above it
 # shellcheck disable=SC2046 # one id per word
@@ -273,11 +276,13 @@ echo "### $N idle containers (\`docker run -d busybox sleep 3600\`)"
 echo
 echo "Started one after another in ${start_ms} ms ($((start_ms / N)) ms each); $running running when measured (parents of the sleeps: $shim_comm). Memory read before and ${SETTLE_S} s after; kB per container:"
 echo
-awk -v n="$N" -v k="$((k1 - k0))" -v a="$((a0 - a1))" -v sh="$shim_pss_sum" -v sl="$sleep_pss" -v mc="$memcg_med" -v d="$((d1 - d0))" 'BEGIN {
+awk -v n="$N" -v k="$((k1 - k0))" -v a="$((a0 - a1))" -v sh="$shim_pss_sum" -v sl="$sleep_pss" -v mc="$memcg_med" -v d="$((d1 - d0))" -v p0="$p0" -v p1="$p1" 'BEGIN {
+	split(p0, b); split(p1, e)
 	printf "| per container | kB |\n|---|---:|\n"
 	printf "| **accounted** = kernel Δ + shim PSS | **%.0f** |\n", k / n + sh / n
 	printf "| accounted by memcg = container memcg (median) + shim PSS | %.0f |\n", mc + sh / n
 	printf "| kernel Δ (SUnreclaim + KernelStack + PageTables + Percpu) | %.0f |\n", k / n
+	printf "| … SUnreclaim / KernelStack / PageTables / Percpu | %.0f / %.0f / %.0f / %.0f |\n", (e[1] - b[1]) / n, (e[2] - b[2]) / n, (e[3] - b[3]) / n, (e[4] - b[4]) / n
 	printf "| berth-shim PSS (mean of %d) | %.0f |\n", n, sh / n
 	printf "| berthd PSS growth / %d | %.0f |\n", n, d / n
 	printf "| container memcg `memory.usage_in_bytes` (median; includes the sleep) | %.0f |\n", mc

@@ -228,6 +228,22 @@ void op_chroot(const struct rec *r) {
   close_fd(&S.root_fd);
 }
 
+/*
+ * The first masked directory gets an empty read-only tmpfs; the next ones are bind mounts of it
+ * (a bind keeps the read-only flag). Each tmpfs would cost the kernel a superblock and a shrinker
+ * id, which every memory cgroup on the host then carries a slot for; the bind costs one mount.
+ * Held by an O_CLOEXEC fd, so a later mask over its path does not change what is bound.
+ */
+static int empty_mask_fd = -1;
+
+static int mask_dir(const char *path) {
+  if (empty_mask_fd >= 0 && mount(fd_path(empty_mask_fd).s, path, NULL, MS_BIND, NULL) == 0) return 0;
+  if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0) return -1;
+  close_fd(&empty_mask_fd);
+  empty_mask_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return 0;
+}
+
 void op_mask_path(const struct rec *r) {
   const char *path = arg_str(r, 0);
   struct stat st;
@@ -235,8 +251,7 @@ void op_mask_path(const struct rec *r) {
     if (errno == ENOENT) return;
     fail(errno, "stat", "%s", path);
   }
-  int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
-                               : mount("/dev/null", path, NULL, MS_BIND, NULL);
+  int rc = S_ISDIR(st.st_mode) ? mask_dir(path) : mount("/dev/null", path, NULL, MS_BIND, NULL);
   if (rc < 0) fail(errno, "mask", "%s", path);
 }
 

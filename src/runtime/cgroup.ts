@@ -14,14 +14,23 @@ export interface ContainerCgroup extends CgroupManager {
   killAllAndWait(signal: number): Promise<void>;
 }
 
+/**
+ * What a `cgroup` mount shows: the container's own cgroup of each hierarchy. On a hybrid host
+ * the unified hierarchy is left out, as runc binds only the legacy ones: Docker's containers
+ * there have no /sys/fs/cgroup/unified, and each container saves a directory and a mount. The
+ * container is still placed in the unified cgroup (runc joins it too).
+ */
+export function cgroupMountSources(paths: CgroupPaths): CgroupMountSource[] {
+  return Object.entries(paths.dirs)
+    .filter(([name]) => name !== '' || paths.mode === 'v2')
+    .map(([name, hostPath]) => ({ name: name.replace(/^name=/, ''), hostPath }));
+}
+
 function extend(manager: CgroupManager): ContainerCgroup {
   const paths = manager.paths();
   return Object.assign(manager, {
     mountSources(): CgroupMountSource[] {
-      return Object.entries(paths.dirs).map(([name, hostPath]) => ({
-        name: name === '' ? (paths.mode === 'v2' ? '' : 'unified') : name.replace(/^name=/, ''),
-        hostPath,
-      }));
+      return cgroupMountSources(paths);
     },
     async killAllAndWait(signal: number): Promise<void> {
       await manager.killAll(signal);

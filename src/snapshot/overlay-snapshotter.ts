@@ -18,7 +18,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { atomicWrite } from '../util/atomic-write.ts';
-import { removeInBackground } from '../util/trash.ts';
+import { removeInBackground, sweepTrash } from '../util/trash.ts';
 import { EngineError, errorCode, failedPrecondition, invalidArgument, notFound } from '../util/errors.ts';
 import { writeDiff } from './diff.ts';
 import type { DiffResult, Mount, SnapshotInfo, SnapshotKind, SnapshotUsage, Snapshotter } from './snapshotter.ts';
@@ -40,6 +40,9 @@ interface Metadata {
   nextId: number;
   snapshots: Record<string, SnapshotRecord>;
 }
+
+/** Removed snapshots on their way out (util/trash.ts): not in snapshots/, which lists live ones. */
+const TRASH_DIR = 'trash';
 
 function alreadyExists(message: string): EngineError {
   return new EngineError('already-exists', message);
@@ -67,6 +70,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (err) {
       if (errorCode(err) !== 'ENOENT') throw new EngineError('internal', `read snapshot metadata: ${(err as Error).message}`, { cause: err });
     }
+    await sweepTrash(join(root, TRASH_DIR));
     const known = new Set(Object.values(meta.snapshots).map((s) => s.id));
     for (const id of await readdir(join(root, 'snapshots'))) {
       if (!known.has(id)) await rm(join(root, 'snapshots', id), { recursive: true, force: true });
@@ -215,7 +219,7 @@ export class OverlaySnapshotter implements Snapshotter {
       return record.id;
     });
     // gone from the metadata, the directory is garbage: open() sweeps it if a crash interrupts this
-    removeInBackground(join(this.root, 'snapshots', id)).done.catch(() => {});
+    removeInBackground(join(this.root, 'snapshots', id), { trashDir: join(this.root, TRASH_DIR) }).done.catch(() => {});
   }
 
   async diff(key: string, out: Writable): Promise<DiffResult> {

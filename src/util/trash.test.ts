@@ -51,6 +51,22 @@ describe('removeInBackground', () => {
     assert.ok(existsSync('/etc'), 'a symlink inside is removed, not followed');
   });
 
+  it('waits in the trash directory it is given, leaving its parent listing only live entries', async () => {
+    const root = await tempDir();
+    const parent = join(root, 'snapshots');
+    const target = join(parent, '7');
+    await fillTree(target);
+    await mkdir(join(parent, '8'));
+    const { done } = removeInBackground(target, { trashDir: join(root, 'trash') });
+    assert.deepEqual(readdirSync(parent), ['8']);
+    const waiting = readdirSync(join(root, 'trash'));
+    assert.equal(waiting.length, 1);
+    assert.ok(isTrash(waiting[0]!));
+    await done;
+    assert.deepEqual(await readdir(join(root, 'trash')), []);
+    await sweepTrash(join(root, 'trash'));
+  });
+
   it('lets the name be used again while the old contents are still going', async () => {
     const parent = await tempDir();
     const target = join(parent, 'layer');

@@ -4,7 +4,7 @@
  * `.trash-*` directory, which the owner's start-up sweep removes (sweepTrash).
  */
 
-import { renameSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode } from './errors.ts';
@@ -12,9 +12,14 @@ import { errorCode } from './errors.ts';
 const TRASH_PREFIX = '.trash-';
 let sequence = 0;
 
-/** Resolves once the contents are gone; a directory that does not exist is already gone. */
-export function removeInBackground(path: string): { done: Promise<void> } {
-  const trash = join(dirname(path), `${TRASH_PREFIX}${basename(path)}.${process.pid}.${++sequence}`);
+/**
+ * Resolves once the contents are gone; a directory that does not exist is already gone.
+ * `trashDir` (same filesystem): where it waits for removal instead of beside itself, for an
+ * owner whose directory listing must show only live entries.
+ */
+export function removeInBackground(path: string, options: { trashDir?: string } = {}): { done: Promise<void> } {
+  if (options.trashDir !== undefined) mkdirSync(options.trashDir, { recursive: true, mode: 0o700 });
+  const trash = join(options.trashDir ?? dirname(path), `${TRASH_PREFIX}${basename(path)}.${process.pid}.${++sequence}`);
   try {
     renameSync(path, trash);
   } catch (err) {
