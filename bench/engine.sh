@@ -2,7 +2,7 @@
 # engine.sh — the engine end to end (issue 4). Three measurements on a berthd this script starts
 # (bundled from src/ with esbuild, own socket, data root and exec root, `--bridge none` so no
 # network is involved), busybox loaded into it from the fixture archive:
-#   e2e      `berth run --rm busybox true` (our CLI, bundled from src/bin/berth.ts), the real docker
+#   e2e      `berth run --rm busybox true` (our CLI: dist/berth or the bundle, see BERTH_CLI), the real docker
 #            CLI against berthd, and `podman run --rm --network none busybox true` (private --root
 #            and --runroot, the anchors' containers.conf settings, runc: crun 1.8 refuses this hybrid
 #            host), the three alternating run by run (order rotating) so the shared VM's load hits
@@ -18,6 +18,7 @@
 # them; the report states what was left *before* that cleanup.
 #   Usage: bench/engine.sh               (markdown on stdout, raw files in $RESULTS/engine)
 #   Env:   RUNS=20 (e2e runs per command, start samples), WARMUP=3, N=200 (density containers),
+#          BERTH_CLI (default dist/berth when it is the Bun executable, else node + the bundle),
 #          PS_RUNS=10, SETTLE_S=3 (pause before reading memory), PODMAN=1, DOCKER_CLI,
 #          SHIM_LAYOUT=ro: berthd runs a copy of the build's shim on a read-only bind mount in the
 #          scratch dir, the layout scripts/install-shim.sh sets up (one shared page cache for every
@@ -104,7 +105,14 @@ for _ in $(seq 150); do dk version >/dev/null 2>&1 && break; sleep 0.1; done
 dk version >/dev/null || die "berthd did not start: $(cat "$OUT/berthd.log")"
 dk load -q -i "$BUSYBOX_TAR" >/dev/null
 
-BERTH=(env BERTH_SHIM="$SHIM" node "$WORK/berth.mjs" -H "unix://$SOCK")
+# the CLI as users get it: dist/berth when the build made it a Bun executable (the default with
+# the bun package), else the Node bundle of the working tree
+if [[ -z ${BERTH_CLI:-} && -f $REPO/dist/berth && ! -L $REPO/dist/berth ]]; then BERTH_CLI=$REPO/dist/berth; fi
+if [[ -n ${BERTH_CLI:-} ]]; then
+	BERTH=(env BERTH_SHIM="$SHIM" "$BERTH_CLI" -H "unix://$SOCK")
+else
+	BERTH=(env BERTH_SHIM="$SHIM" node "$WORK/berth.mjs" -H "unix://$SOCK")
+fi
 DOCKER=(env DOCKER_CONFIG="$WORK/docker-config" "$DOCKER_CLI" -H "unix://$SOCK")
 "${BERTH[@]}" run --rm busybox true || die "berth run failed"
 
@@ -133,7 +141,7 @@ fi
 
 echo "## Engine (issue 4): \`run --rm\` end to end, create→running, 200 idle containers"
 echo
-echo "$(machine_note); docker CLI $("$DOCKER_CLI" version --format '{{.Client.Version}}' 2>/dev/null), $(podman --version 2>/dev/null || echo 'no podman'); berthd and berth bundled from the working tree at $(git -C "$REPO" rev-parse --short HEAD)+uncommitted, \`--bridge none\`, shim layout \`$SHIM_LAYOUT\`"
+echo "$(machine_note); docker CLI $("$DOCKER_CLI" version --format '{{.Client.Version}}' 2>/dev/null), $(podman --version 2>/dev/null || echo 'no podman'); berthd bundled from the working tree at $(git -C "$REPO" rev-parse --short HEAD)+uncommitted, berth CLI ${BERTH_CLI:-node + bundle}, \`--bridge none\`, shim layout \`$SHIM_LAYOUT\`"
 echo
 
 # -- e2e ----------------------------------------------------------------------------------------------

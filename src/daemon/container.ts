@@ -66,6 +66,8 @@ export class Container {
   readonly dir: string;
   /** set while a remove is under way, so a second one (or an auto-remove) steps aside */
   removing = false;
+  /** set during `restart`: its stop is no exit to auto-remove a `--rm` container on (as moby) */
+  restarting = false;
   #nextExit = deferred<ExitStatus>();
   #removed = deferred<void>();
   #queue: Promise<unknown> = Promise.resolve();

@@ -69,13 +69,14 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
   planRestart(ctx, c, exit);
+  const autoRemove = c.record.HostConfig.AutoRemove === true && !c.restarting;
   // A `--rm` container's record goes right after this: no fsync for it. A crash in between
   // leaves it "running" with its exit file, and the next start handles the exit and removes it.
-  await ctx.store.save(c, { durable: !c.record.HostConfig.AutoRemove });
+  await ctx.store.save(c, { durable: !autoRemove });
   c.notifyExit({ exitCode: exit.exitCode, finishedAt: exit.finishedAt });
   if (oomKilled) emitContainerEvent(ctx, c, 'oom');
   emitContainerEvent(ctx, c, 'die', { exitCode: String(exit.exitCode) });
-  if (c.record.HostConfig.AutoRemove) {
+  if (autoRemove) {
     await removeContainer(ctx, c, { force: true, auto: true }).catch((err: unknown) => ctx.warn(`auto-remove ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   }
   // an exit is no quiet moment for the spares a start asked for (host-mount.ts)

@@ -11,8 +11,13 @@ import { startContainer } from './start.ts';
 import { stopContainer } from './stop.ts';
 
 export async function restartContainer(ctx: DaemonContext, c: Container, options: { signal?: string; timeout?: number }): Promise<void> {
-  await stopContainer(ctx, c, options);
-  await startContainer(ctx, c);
+  c.restarting = true;
+  try {
+    await stopContainer(ctx, c, options);
+    await startContainer(ctx, c);
+  } finally {
+    c.restarting = false;
+  }
 }
 
 export async function renameContainer(ctx: DaemonContext, c: Container, newName: string): Promise<void> {

@@ -119,6 +119,15 @@ describe('container lifecycle', () => {
     for (const id of [always, unless]) assert.equal((await d.docker('rm', '-f', id)).code, 0);
   });
 
+  it('restart keeps a --rm container (auto-remove waits for an exit of its own), stop then removes it', async () => {
+    const id = await run('--rm', 'busybox', 'sleep', '1000');
+    const restarted = await d.docker('restart', '-t', '0', id);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.equal(await field(id, '{{.State.Running}}'), 'true');
+    assert.equal((await d.docker('stop', '-t', '0', id)).code, 0);
+    await until('removed', async () => (await d.docker('inspect', id)).code !== 0);
+  });
+
   it('a container whose snapshot a crash kept from being written gets it at its first start', async () => {
     const created = await d.docker('create', 'busybox', 'echo', 'made');
     assert.equal(created.code, 0, created.stderr);
