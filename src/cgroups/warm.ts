@@ -33,6 +33,17 @@ export function ownProcsFile(layout: CgroupLayout): string | undefined {
 
 let inFlight = false;
 
+/** Our own cgroup.procs, open for a warming write; undefined when there is none to write to. */
+function openOwnProcs(layout: CgroupLayout): number | undefined {
+  const procs = ownProcsFile(layout);
+  if (procs === undefined) return undefined;
+  try {
+    return openSync(procs, 'w');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Shorter than this VM's RCU grace period (9–12 ms) with room to spare: the lock never cools down. */
 const KEEP_WARM_PERIOD_MS = 3;
 let warmUntil = 0;
@@ -46,14 +57,8 @@ let keeping = false;
  */
 export function warmCgroupMigration(layout: CgroupLayout): void {
   if (inFlight) return;
-  const procs = ownProcsFile(layout);
-  if (procs === undefined) return;
-  let fd: number;
-  try {
-    fd = openSync(procs, 'w');
-  } catch {
-    return;
-  }
+  const fd = openOwnProcs(layout);
+  if (fd === undefined) return;
   inFlight = true;
   write(fd, String(process.pid), () => {
     inFlight = false;
@@ -69,14 +74,8 @@ export function warmCgroupMigration(layout: CgroupLayout): void {
 export function keepCgroupMigrationWarm(layout: CgroupLayout, forMs: number): void {
   warmUntil = Math.max(warmUntil, performance.now() + forMs);
   if (keeping) return;
-  const procs = ownProcsFile(layout);
-  if (procs === undefined) return;
-  let fd: number;
-  try {
-    fd = openSync(procs, 'w');
-  } catch {
-    return;
-  }
+  const fd = openOwnProcs(layout);
+  if (fd === undefined) return;
   keeping = true;
   const pid = String(process.pid);
   const tick = (): void => {
