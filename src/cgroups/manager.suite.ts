@@ -166,6 +166,15 @@ export function runManagerSuite(mode: CgroupMode): void {
       );
     });
 
+    it('oomKills reads the OOM killer\'s count alone', async () => {
+      await manager.create();
+      const memory = dirOf(manager.paths(), mode === 'v2' ? '' : 'memory');
+      if (mode === 'v2') await fixture.write(memory, 'memory.events', 'low 0\nhigh 0\nmax 3\noom 2\noom_kill 2');
+      else await fixture.write(memory, 'memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 2');
+      assert.equal(await manager.oomKills(), 2);
+      assert.equal(await manager.oomKills(), (await manager.stats()).memory?.oomKill);
+    });
+
     it('a manager loaded from paths() drives the same cgroup', async () => {
       await manager.create();
       const loaded = loadCgroupManager(JSON.parse(JSON.stringify(manager.paths())) as CgroupPaths, { removeDir: fixture.removeDir });

@@ -61,6 +61,8 @@ export interface CgroupManager {
   /** Every process in the cgroup and its descendants. */
   pids(): Promise<number[]>;
   stats(): Promise<CgroupStats>;
+  /** Processes the OOM killer took in the cgroup (what a container's exit asks; stats() reads far more). */
+  oomKills(): Promise<number>;
   freeze(options?: PollOptions): Promise<void>;
   thaw(options?: PollOptions): Promise<void>;
   state(): Promise<FreezerState>;

@@ -11,8 +11,7 @@ import type { DaemonContext } from './context.ts';
 export async function wasOomKilled(ctx: DaemonContext, c: Container): Promise<boolean> {
   try {
     const record = await ctx.runtime.store.load(c.id);
-    const stats = await loadCgroup(record).stats();
-    return (stats.memory?.oomKill ?? 0) > 0;
+    return (await loadCgroup(record).oomKills()) > 0;
   } catch {
     // no runtime state or cgroup left (a daemon restart after a reboot): nothing to tell
     return false;

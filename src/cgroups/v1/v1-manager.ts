@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Resources } from '../../oci/runtime-spec.ts';
 import { EngineError, failedPrecondition, invalidArgument, notImplemented } from '../../util/errors.ts';
 import type { CgroupWrite } from '../cgroup-file.ts';
-import { applyWrites, listCgroupDir, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
+import { applyWrites, listCgroupDir, parseFlatKeyed, readCgroupFile, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
 import type { CgroupsPath } from '../cgroups-path.ts';
 import { hierarchyDir } from '../cgroups-path.ts';
 import type { CgroupLayout } from '../layout.ts';
@@ -194,6 +194,12 @@ export class CgroupV1Manager implements CgroupManager {
   pids(): Promise<number[]> {
     const dir = this.#dir('pids') ?? this.#dir('freezer') ?? this.#dir('memory') ?? this.#uniqueDirs()[0];
     return dir === undefined ? Promise.resolve([]) : collectPids(dir);
+  }
+
+  async oomKills(): Promise<number> {
+    const memory = this.#dir('memory');
+    if (memory === undefined) return 0;
+    return parseFlatKeyed((await readCgroupFile(memory, 'memory.oom_control')) ?? '')['oom_kill'] ?? 0;
   }
 
   async stats(): Promise<CgroupStats> {

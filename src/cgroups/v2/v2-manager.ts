@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Resources } from '../../oci/runtime-spec.ts';
 import { failedPrecondition, invalidArgument, notImplemented } from '../../util/errors.ts';
 import type { CgroupWrite } from '../cgroup-file.ts';
-import { applyWrites, listCgroupDir, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
+import { applyWrites, listCgroupDir, parseFlatKeyed, readCgroupFile, readCgroupNumber, writeCgroupFile } from '../cgroup-file.ts';
 import type { CgroupsPath } from '../cgroups-path.ts';
 import { hierarchyDir } from '../cgroups-path.ts';
 import type { CgroupManager, CgroupPaths, DeviceFilter, FreezerState, ManagerOptions } from '../manager.ts';
@@ -112,6 +112,10 @@ export class CgroupV2Manager implements CgroupManager {
 
   pids(): Promise<number[]> {
     return collectPids(this.#dir);
+  }
+
+  async oomKills(): Promise<number> {
+    return parseFlatKeyed((await readCgroupFile(this.#dir, 'memory.events')) ?? '')['oom_kill'] ?? 0;
   }
 
   async stats(): Promise<CgroupStats> {
