@@ -78,16 +78,33 @@ function startServer(): Promise<ShimConnection> {
   });
 }
 
-/** Runs a plan of launcher ops on the serving shim: `done`, or the first error. */
-function runHostPlan(plan: Plan, what: string): Promise<void> {
-  const run = queue.then(async () => {
+/** The serving shim, alive: the one kept, or a new one when there is none or it died (killed from outside). */
+async function servingShim(): Promise<[Promise<ShimConnection>, ShimConnection]> {
+  for (let attempt = 0; ; attempt++) {
     const current = (server ??= startServer());
     const shim = await current.catch((err: unknown) => {
       if (server === current) server = undefined;
       throw err;
     });
-    shim.sendPlan(plan);
-    const message = await shim.next();
+    if (shim.child.exitCode === null && shim.child.signalCode === null) return [current, shim];
+    if (server === current) server = undefined;
+    if (attempt > 0) throw new EngineError('unavailable', 'start the host-mount shim: it ended at once');
+  }
+}
+
+/** Runs a plan of launcher ops on the serving shim: `done`, or the first error. */
+function runHostPlan(plan: Plan, what: string): Promise<void> {
+  const run = queue.then(async () => {
+    const [current, shim] = await servingShim();
+    let message: Awaited<ReturnType<ShimConnection['next']>>;
+    try {
+      shim.sendPlan(plan);
+      message = await shim.next();
+    } catch (err) {
+      if (server === current) server = undefined;
+      shim.close();
+      throw err;
+    }
     if (message?.type === 'done') return;
     // after an error the shim exits; without a message it is gone already
     if (server === current) server = undefined;

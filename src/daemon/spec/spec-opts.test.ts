@@ -6,6 +6,7 @@ import {
   baseSpec,
   buildSpec,
   effectiveCapabilities,
+  boundingSetOf,
   parseSecurityOpts,
   withBinds,
   withCgroupsPath,
@@ -48,6 +49,16 @@ describe('capabilities (--cap-add, --cap-drop, --privileged)', () => {
   it('add ALL or --privileged gives every capability', () => {
     assert.ok(effectiveCapabilities(['ALL']).includes('CAP_SYS_ADMIN'));
     assert.ok(effectiveCapabilities([], [], true).includes('CAP_SYS_MODULE'));
+  });
+
+  it('all is what the daemon holds (its bounding set); a capability named alone is still asked for', () => {
+    const held = boundingSetOf('Name:\tberthd\nCapBnd:\t000001fffeffffff\n');
+    assert.equal(held.has('CAP_SYS_RESOURCE'), false);
+    assert.equal(held.has('CAP_SYS_MODULE'), true);
+    assert.equal(effectiveCapabilities([], [], true, held).includes('CAP_SYS_RESOURCE'), false);
+    assert.equal(effectiveCapabilities(['ALL'], [], false, held).includes('CAP_SYS_RESOURCE'), false);
+    assert.equal(effectiveCapabilities([], [], true, held).length, held.size);
+    assert.ok(effectiveCapabilities(['SYS_RESOURCE'], [], false, held).includes('CAP_SYS_RESOURCE'));
   });
 
   it("refuses unknown names with Docker's message", () => {

@@ -4,6 +4,7 @@
  * place Docker's flags turn into kernel settings. `dockerSpec` is where Docker's defaults live.
  */
 
+import { readFileSync } from 'node:fs';
 import type { Mount, Spec } from '../../oci/runtime-spec.ts';
 import type { HostConfig } from '../../api/index.ts';
 import { OCI_VERSION } from '../../oci/runtime-spec.ts';
@@ -117,9 +118,30 @@ export function normalizeCapability(name: string): string {
   return full;
 }
 
+/** The capabilities a /proc/PID/status text shows in CapBnd; every known one when it has none. */
+export function boundingSetOf(status: string): ReadonlySet<string> {
+  const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  const mask = hex === undefined ? undefined : BigInt(`0x${hex}`);
+  return new Set(CAPABILITIES.filter((c) => mask === undefined || ((mask >> BigInt(c.value)) & 1n) === 1n).map((c) => c.name as string));
+}
+
+let bounding: ReadonlySet<string> | undefined;
+
+/**
+ * The capabilities this daemon holds (its bounding set): what "all" means, for --privileged and
+ * --cap-add ALL, as containerd's WithAllCurrentCapabilities. No container can be given more
+ * than its runtime has: asking the kernel for it fails (EPERM).
+ */
+export function ownBoundingSet(): ReadonlySet<string> {
+  bounding ??= boundingSetOf(readFileSync('/proc/self/status', 'utf8'));
+  return bounding;
+}
+
 /** Docker's rule: start from the defaults (or all with ALL), add, then drop (ALL empties). */
-export function effectiveCapabilities(capAdd: readonly string[] = [], capDrop: readonly string[] = [], privileged = false): string[] {
-  const all = CAPABILITIES.map((c) => c.name as string);
+export function effectiveCapabilities(capAdd: readonly string[] = [], capDrop: readonly string[] = [], privileged = false, available: ReadonlySet<string> = ownBoundingSet()): string[] {
+  const known = CAPABILITIES.map((c) => c.name as string);
+  // "all" is what the daemon can give; a capability named on its own is asked for as it is
+  const all = known.filter((c) => available.has(c));
   if (privileged) return all;
   const add = capAdd.map(normalizeCapability);
   const drop = capDrop.map(normalizeCapability);
@@ -127,7 +149,7 @@ export function effectiveCapabilities(capAdd: readonly string[] = [], capDrop: r
   for (const cap of add) if (cap !== 'ALL') caps.add(cap);
   if (drop.includes('ALL')) caps = new Set(add.filter((c) => c !== 'ALL'));
   for (const cap of drop) if (cap !== 'ALL' && !add.includes(cap)) caps.delete(cap);
-  return all.filter((c) => caps.has(c));
+  return known.filter((c) => caps.has(c));
 }
 
 export function withCapabilities(caps: readonly string[]): SpecOpt {

@@ -132,6 +132,16 @@ describe('berth run flags', () => {
     assert.match(badMode.stderr, /^berth: bad mode specified: rwz\n/);
   });
 
+  it('--privileged and --cap-add ALL give every capability the daemon holds (no more: the kernel refuses that)', async () => {
+    const own = /^CapBnd:\s*([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))![1]!;
+    const privileged = await run('flags-priv', '--privileged', 'busybox', 'grep', '^CapEff', '/proc/self/status');
+    assert.equal(privileged.code, 0, privileged.stderr);
+    assert.equal(privileged.stdout.trim().split(/\s+/)[1], own);
+    const all = await run('flags-capall', '--cap-add', 'ALL', 'busybox', 'grep', '^CapBnd', '/proc/self/status');
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.stdout.trim().split(/\s+/)[1], own);
+  });
+
   it('--add-host and --dns, --dns-search, --dns-option in /etc/hosts and /etc/resolv.conf', async () => {
     const r = await run('flags-dns', '--add-host', 'db.internal:10.9.8.7', '--add-host', 'v6host=fd00::1', '--dns', '10.0.0.53', '--dns-search', 'example.test', '--dns-option', 'ndots:3', 'busybox', 'sh', '-c', 'grep -E "db.internal|v6host" /etc/hosts; grep -E "^(nameserver|search|options)" /etc/resolv.conf');
     assert.equal(r.code, 0, r.stderr);

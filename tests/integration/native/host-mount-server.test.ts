@@ -36,6 +36,13 @@ test('one serving shim mounts and unmounts, is replaced after a failure, and is 
     assert.equal(await isMountPoint(target), false);
     assert.equal(await isMountPoint(other), false);
 
+    // killed from outside: the next mount gets another shim
+    process.kill(server, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await mountOnHost({ type: 'tmpfs', source: 'berth-test', options: ['size=1m'] }, target);
+    assert.ok(await isMountPoint(target), 'a mount after the shim was killed');
+    await unmountOnHost(target);
+
     await assert.rejects(unmountOnHost(target), /umount .*: EINVAL|umount/);
     await mountOnHost({ type: 'tmpfs', source: 'berth-test', options: ['size=1m'] }, target);
     assert.ok(await isMountPoint(target), 'a mount after a failure starts another shim');
