@@ -86,10 +86,15 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
 /**
  * On daemon start: a container recorded as running either exited while we were away (its exit
  * file says so), is still running (watch it again), or vanished without a word (the host
- * rebooted: /run is gone) — then it is marked exited as Docker does, with 255.
+ * rebooted: /run is gone) — then it is marked exited as Docker does, with 255. An exited `--rm`
+ * container is removed.
  */
 export async function reconcile(ctx: DaemonContext, c: Container): Promise<void> {
-  if (!c.running) return;
+  if (!c.running) {
+    // a `--rm` container that exited, but whose removal a crash cut short (as moby's restore)
+    if (c.record.HostConfig.AutoRemove && c.record.State.Status === 'exited') await removeContainer(ctx, c, { force: true, auto: true });
+    return;
+  }
   const exit = await readExitFile(exitFilePath(c.dir));
   if (exit) return handleExit(ctx, c, exit);
   let alive = false;

@@ -128,6 +128,19 @@ describe('container lifecycle', () => {
     await until('removed', async () => (await d.docker('inspect', id)).code !== 0);
   });
 
+  it('an exited --rm container whose removal a crash cut short is removed when the daemon starts', async () => {
+    const id = await run('--rm', 'busybox', 'sleep', '1000');
+    await d.stop('SIGKILL');
+    // what a crash between the exit's record and the removal leaves: the record says exited
+    const recordPath = join(d.root, 'containers', id, 'config.v2.json');
+    const record = JSON.parse(await readFile(recordPath, 'utf8')) as { State: Record<string, unknown> };
+    record.State = { ...record.State, Status: 'exited', Running: false, Pid: 0, ExitCode: 0 };
+    await writeFile(recordPath, JSON.stringify(record));
+    // the container itself still runs under its shim: gone with the removal's kill
+    await d.start();
+    await until('removed', async () => (await d.docker('inspect', id)).code !== 0);
+  });
+
   it('a container whose snapshot a crash kept from being written gets it at its first start', async () => {
     const created = await d.docker('create', 'busybox', 'echo', 'made');
     assert.equal(created.code, 0, created.stderr);
