@@ -24,13 +24,21 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
     }
     c.removing = true;
     try {
-      // Normally gone with the exit; a crash between mount and exit may have left it (no shim run when not).
-      if (await isMountPoint(rootfsDir(c.dir))) await unmountOnHost(rootfsDir(c.dir)).catch(() => {});
+      // A `--rm` exit leaves its unmount under way to us; otherwise it is normally gone with the
+      // exit, and only a crash between mount and exit may have left it (no shim run when not).
+      const rootfs = rootfsDir(c.dir);
+      const unmounting = c.unmounting ?? ((await isMountPoint(rootfs)) ? unmountOnHost(rootfs) : undefined);
+      c.unmounting = undefined;
       await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
       await teardownNetwork(ctx, c);
-      await ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {
-        if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
-      });
+      // the snapshot's durable forgetting and the unmount side by side; the directory (the mount
+      // point in it) moves only once the unmount is done
+      await Promise.all([
+        ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {
+          if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
+        }),
+        unmounting?.catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`)),
+      ]);
       await ctx.store.delete(c, ctx.warn);
       // `docker rm -v` and `--rm` take the anonymous volumes along, as Docker does
       if (options.volumes || options.auto) await removeAnonymousVolumes(ctx, c.record, ctx.warn);

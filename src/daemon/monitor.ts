@@ -65,11 +65,16 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   if (!c.running) return;
   const oomKilled = await wasOomKilled(ctx, c);
   await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
-  await unmountOnHost(rootfsDir(c.dir)).catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+  const autoRemove = c.record.HostConfig.AutoRemove === true && !c.restarting;
+  const unmounting = unmountOnHost(rootfsDir(c.dir));
+  // the removal right after waits for it beside its own work; anyone else needs it done now
+  if (autoRemove) {
+    c.unmounting = unmounting;
+    unmounting.catch(() => {}); // reported by the removal
+  } else await unmounting.catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
   planRestart(ctx, c, exit);
-  const autoRemove = c.record.HostConfig.AutoRemove === true && !c.restarting;
   // A `--rm` container's record goes right after this: no fsync for it. A crash in between
   // leaves it "running" with its exit file, and the next start handles the exit and removes it.
   await ctx.store.save(c, { durable: !autoRemove });
