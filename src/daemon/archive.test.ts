@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readTar } from '../snapshot/index.ts';
 import { tarTree } from '../snapshot/tar/tree.ts';
-import { ContainerView, goFileMode } from './archive.ts';
+import { goFileMode } from './archive.ts';
+import { ContainerView } from './container-view.ts';
 
 let dir: string;
 let rootfs: string;

@@ -4,19 +4,20 @@
  * into exit code 127 (126 for "permission denied"), so the wording matters.
  */
 
-import { lstat, stat } from 'node:fs/promises';
+import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument } from '../util/errors.ts';
 
 const PREFIX = 'failed to create task for container: exec';
 
-async function exists(path: string): Promise<{ found: boolean; executable: boolean }> {
+/** Synchronous: a few metadata calls on a local tree, each cheaper than a thread-pool round trip. */
+function exists(path: string): { found: boolean; executable: boolean } {
   try {
-    const link = await lstat(path);
+    const link = lstatSync(path);
     // An absolute symlink points into the container's tree, not ours: trust it exists.
     if (link.isSymbolicLink()) return { found: true, executable: true };
     if (link.isDirectory()) return { found: false, executable: false };
-    const info = link.isFile() ? link : await stat(path);
+    const info = link.isFile() ? link : statSync(path);
     return { found: true, executable: (info.mode & 0o111) !== 0 };
   } catch {
     return { found: false, executable: false };
@@ -26,7 +27,7 @@ async function exists(path: string): Promise<{ found: boolean; executable: boole
 export async function checkExecutable(rootfs: string, command: string, env: readonly string[], cwd: string): Promise<void> {
   if (command.includes('/')) {
     const path = command.startsWith('/') ? command : join(cwd, command);
-    const { found, executable } = await exists(join(rootfs, path));
+    const { found, executable } = exists(join(rootfs, path));
     if (!found) throw invalidArgument(`${PREFIX}: "${command}": stat ${command}: no such file or directory`);
     if (!executable) throw invalidArgument(`${PREFIX}: "${command}": permission denied`);
     return;
@@ -34,7 +35,7 @@ export async function checkExecutable(rootfs: string, command: string, env: read
   const pathVar = [...env].reverse().find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
   for (const dir of pathVar.split(':')) {
     if (!dir.startsWith('/')) continue;
-    const { found, executable } = await exists(join(rootfs, dir, command));
+    const { found, executable } = exists(join(rootfs, dir, command));
     if (found && executable) return;
   }
   throw invalidArgument(`${PREFIX}: "${command}": executable file not found in $PATH`);

@@ -3,9 +3,9 @@
  * the host's), with Docker's errors. Also HOME, which Docker sets from the passwd entry.
  */
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../util/errors.ts';
+import { ContainerView } from './container-view.ts';
 
 export interface ResolvedUser {
   uid: number;
@@ -21,8 +21,18 @@ interface PasswdEntry {
   home: string;
 }
 
-async function readTable(rootfs: string, file: string): Promise<string[][]> {
-  const text = await readFile(join(rootfs, 'etc', file), 'utf8').catch(() => '');
+/**
+ * /etc/<file> of the container, its symlinks resolved inside the rootfs (an image whose
+ * /etc/passwd links to /etc/shadow must not read the host's). Synchronous: two small reads.
+ */
+function readTable(rootfs: string, file: string): string[][] {
+  const view = new ContainerView(rootfs, []);
+  let text = '';
+  try {
+    text = readFileSync(view.hostPath(view.resolve(`/etc/${file}`, true)), 'utf8');
+  } catch {
+    // no such file in the image: no entries
+  }
   return text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
@@ -33,8 +43,8 @@ export function parsePasswd(rows: string[][]): PasswdEntry[] {
 export async function resolveUser(rootfs: string, user: string | undefined, groupAdd: readonly string[] = []): Promise<ResolvedUser> {
   const spec = user?.trim() ?? '';
   const [userPart = '', groupPart] = spec.split(':');
-  const passwd = parsePasswd(await readTable(rootfs, 'passwd'));
-  const groups = await readTable(rootfs, 'group');
+  const passwd = parsePasswd(readTable(rootfs, 'passwd'));
+  const groups = readTable(rootfs, 'group');
   let uid = 0;
   let gid = 0;
   let home = '/';
