@@ -5,9 +5,12 @@
  * Kept free of the engine's modules so a CLI call loads little.
  */
 
-import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { EngineError, type ErrorKind } from '../util/errors.ts';
+import { send, type Http1Answer, type Http1Response } from './http1.ts';
+
+/** A response whose body is read as it arrives: `statusCode`, lower-cased `headers`, a Readable. */
+export type ApiResponse = Http1Response;
 
 export const API_VERSION = '1.51';
 
@@ -59,18 +62,18 @@ function queryString(query: Query | undefined): string {
   return text === '' ? '' : `?${text}`;
 }
 
-function isStream(body: unknown): body is NodeJS.ReadableStream {
+function isStream(body: unknown): body is AsyncIterable<Buffer | string> & NodeJS.ReadableStream {
   return typeof body === 'object' && body !== null && typeof (body as { pipe?: unknown }).pipe === 'function';
 }
 
-async function readAll(res: IncomingMessage): Promise<string> {
+async function readAll(res: ApiResponse): Promise<string> {
   let text = '';
   res.setEncoding('utf8');
   for await (const chunk of res) text += chunk as string;
   return text;
 }
 
-async function apiError(res: IncomingMessage): Promise<ApiError> {
+async function apiError(res: ApiResponse): Promise<ApiError> {
   const text = await readAll(res);
   let message = text.trim();
   try {
@@ -79,7 +82,7 @@ async function apiError(res: IncomingMessage): Promise<ApiError> {
   } catch {
     // a non-JSON error body is shown as is
   }
-  return new ApiError(res.statusCode ?? 500, message || `status ${res.statusCode ?? 0}`);
+  return new ApiError(res.statusCode, message || `status ${res.statusCode}`);
 }
 
 export class EngineClient {
@@ -95,41 +98,32 @@ export class EngineClient {
     this.socketPath = socketPath;
   }
 
-  #open(method: string, path: string, options: RequestOptions, upgrade: boolean): Promise<{ res: IncomingMessage; socket?: Socket; head?: Buffer }> {
+  async #open(method: string, path: string, options: RequestOptions, upgrade: boolean): Promise<Http1Answer> {
     const headers: Record<string, string> = { ...options.headers };
-    let payload: Buffer | NodeJS.ReadableStream | undefined;
+    let body: Buffer | AsyncIterable<Buffer | string> | undefined;
     if (options.body !== undefined) {
-      if (Buffer.isBuffer(options.body) || isStream(options.body)) payload = options.body;
+      if (Buffer.isBuffer(options.body) || isStream(options.body)) body = options.body;
       else {
-        payload = Buffer.from(JSON.stringify(options.body));
+        body = Buffer.from(JSON.stringify(options.body));
         headers['Content-Type'] ??= 'application/json';
       }
     }
-    if (Buffer.isBuffer(payload)) headers['Content-Length'] = String(payload.length);
-    if (upgrade) Object.assign(headers, { Connection: 'Upgrade', Upgrade: 'tcp' });
     const prefix = path === '/_ping' ? '' : `/v${API_VERSION}`;
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, method, path: `${prefix}${path}${queryString(options.query)}`, headers, ...(options.signal ? { signal: options.signal } : {}) });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'EACCES') reject(new ConnectError(this.socketPath, err.code, err));
-        else reject(err);
-      });
-      req.on('response', (res) => {
-        this.#answered++;
-        if ((res.statusCode ?? 500) >= 400) apiError(res).then(reject, reject);
-        else resolve({ res });
-      });
-      req.on('upgrade', (res, socket, head) => {
-        this.#answered++;
-        resolve({ res, socket, head });
-      });
-      if (isStream(payload)) payload.pipe(req);
-      else req.end(payload);
-    });
+    let answer: Http1Answer;
+    try {
+      answer = await send({ socketPath: this.socketPath, method, target: `${prefix}${path}${queryString(options.query)}`, headers, body, upgrade, ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') throw new ConnectError(this.socketPath, code, err);
+      throw err;
+    }
+    this.#answered++;
+    if (!answer.socket && answer.res.statusCode >= 400) throw await apiError(answer.res);
+    return answer;
   }
 
   /** The response, for streaming bodies (logs, pull progress, archives). */
-  async stream(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+  async stream(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
     return (await this.#open(method, path, options, false)).res;
   }
 
@@ -145,7 +139,7 @@ export class EngineClient {
     const res = await this.stream(method, path, options);
     res.resume();
     await new Promise((r) => res.once('end', r));
-    return res.statusCode ?? 0;
+    return res.statusCode;
   }
 
   /** A hijacked connection (`Upgrade: tcp` → 101): the raw socket, bytes read past the headers put back. */
@@ -153,7 +147,8 @@ export class EngineClient {
     const { res, socket, head } = await this.#open(method, path, options, true);
     if (!socket) {
       // a daemon that answers 200 without upgrading still streams the body
-      throw new ApiError(res.statusCode ?? 500, `${path}: the daemon did not upgrade the connection`);
+      res.destroy();
+      throw new ApiError(res.statusCode, `${path}: the daemon did not upgrade the connection`);
     }
     if (head && head.length > 0) socket.unshift(head);
     return socket;

@@ -3,7 +3,7 @@
  */
 
 export { API_VERSION, ApiError, ConnectError, EngineClient } from './engine-client.ts';
-export type { Query, RequestOptions } from './engine-client.ts';
+export type { ApiResponse, Query, RequestOptions } from './engine-client.ts';
 export { connectEngine, DEFAULT_HOST, hostOf, socketOf, startDaemon, withEngine } from './connect.ts';
 export { Demuxer, STDERR, STDIN, STDOUT } from './stdcopy.ts';
 export { jsonLines } from './json-lines.ts';

@@ -5,9 +5,8 @@
  * container runs exit 125, or 126/127 when the command cannot be executed / found.
  */
 
-import { ApiError, jsonLines, type EngineClient } from '../../../client/index.ts';
+import { ApiError, jsonLines, type ApiResponse, type EngineClient } from '../../../client/index.ts';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { CommandFailed } from '../errors.ts';
 import { parseArgs, requireArgs, UsageError, type Parsed } from '../args.ts';
 import { write, type Io } from '../context.ts';
@@ -210,7 +209,7 @@ export async function runCommand(ctx: ApiContext, argv: string[]): Promise<numbe
 }
 
 /** The container's exit code once the session ends; 0 when the user detached (it runs on). */
-async function sessionExit(session: Session, waiting: IncomingMessage): Promise<number> {
+async function sessionExit(session: Session, waiting: ApiResponse): Promise<number> {
   await session.done;
   if (session.detached) {
     waiting.destroy();
