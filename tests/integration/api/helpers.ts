@@ -179,3 +179,13 @@ export function leftoverCgroups(id: string): string[] {
   const hierarchies = ['blkio', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'pids', 'systemd', 'unified', ''];
   return hierarchies.map((h) => join('/sys/fs/cgroup', h, 'berth', id)).filter((p) => existsSync(p));
 }
+
+/** Polls `check` every 100 ms until it holds; fails naming `what` after `ms`. */
+export async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -13,9 +13,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OverlaySnapshotter, mountAll, unmount, volatileOverlay, type Mount } from '../../../src/snapshot/index.ts';
-import { TestDaemon, mountsUnder } from './helpers.ts';
+import { TestDaemon, mountsUnder, until } from './helpers.ts';
 
 let d: TestDaemon;
 const created = new Set<string>();
@@ -65,14 +64,6 @@ function isVolatile(entry: MountEntry): boolean {
   return entry.superOptions.includes('volatile') || option(entry, 'fsync') === 'volatile';
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('volatile rootfs of --rm containers', () => {
   it('mounts a --rm container volatile, and removes the container, its mount and its layer when it exits', async () => {
