@@ -107,13 +107,20 @@ export class ContainerStore {
   }
 
   /**
-   * The directory is gone from its place when this returns; its contents (the log may be large)
-   * are removed in the background, and a crash meanwhile leaves them to the next load's sweep.
+   * The container is forgotten at once; its directory leaves its place then, or once `after`
+   * (the unmount of a rootfs inside it) is done, and its contents (the log may be large) go in
+   * the background. A crash meanwhile leaves the directory to the next load: its record (an
+   * exited `--rm` container's) or its trash is removed then.
    */
-  async delete(container: Container, warn: (message: string) => void = () => {}): Promise<void> {
-    const { done } = removeInBackground(container.dir);
-    done.catch((err: unknown) => warn(`remove ${container.dir}: ${err instanceof Error ? err.message : String(err)}`));
+  async delete(container: Container, warn: (message: string) => void = () => {}, options: { after?: Promise<unknown> } = {}): Promise<void> {
     this.#unindex(container);
+    const remove = (): void => {
+      const { done } = removeInBackground(container.dir);
+      done.catch((err: unknown) => warn(`remove ${container.dir}: ${err instanceof Error ? err.message : String(err)}`));
+    };
+    if (options.after === undefined) remove();
+    // a rootfs still mounted stays where it is, for the next start of the daemon to unmount
+    else options.after.then(remove, (err: unknown) => warn(`keep ${container.dir}: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Docker's lookup order: full ID, exact name, then a unique ID prefix. */

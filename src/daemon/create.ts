@@ -101,10 +101,13 @@ export function checkRestartPolicy(hc: HostConfig): void {
   }
 }
 
+/** The label that ties a writable layer to its container. */
+export const CONTAINER_LABEL = 'berth.container';
+
 /** The container's writable layer on its image's top layer. */
 export async function prepareSnapshot(ctx: DaemonContext, record: ContainerRecord, chainId?: string): Promise<void> {
   const parent = chainId ?? (await ctx.images.runConfig(record.Image)).ChainId;
-  await ctx.images.snapshotter.prepare(record.SnapshotKey, parent, { labels: { 'berth.container': record.ID } });
+  await ctx.images.snapshotter.prepare(record.SnapshotKey, parent, { labels: { [CONTAINER_LABEL]: record.ID } });
 }
 
 export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {

@@ -21,7 +21,7 @@ import { containerEvents, type EventMessage } from './events.ts';
 import { containerStats, type StatsResponse } from './stats.ts';
 import { topContainer, type TopResponse } from './top.ts';
 import { attachContainer, containerLogs, parseApiTime, resizeContainer, type AttachRequest, type LogsRequest, type OutputChunk } from './attach.ts';
-import { reconcile, stopMonitors } from './monitor.ts';
+import { reconcile, removeOrphanLayers, stopMonitors } from './monitor.ts';
 import { startOnBoot } from './restart-policy.ts';
 import { restoreHealth } from './health.ts';
 import { updateContainer } from './update.ts';
@@ -103,6 +103,7 @@ export class Daemon {
       warn,
     };
     for (const c of store.all()) await reconcile(ctx, c).catch((err: unknown) => warn(`reconcile ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+    await removeOrphanLayers(ctx).catch((err: unknown) => warn(`remove orphaned container layers: ${err instanceof Error ? err.message : String(err)}`));
     await reconcileNetworks(ctx);
     await restoreHealth(ctx, store.all());
     await startOnBoot(ctx, store.all());

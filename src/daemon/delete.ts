@@ -31,15 +31,19 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
       c.unmounting = undefined;
       await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
       await teardownNetwork(ctx, c);
-      // the snapshot's durable forgetting and the unmount side by side; the directory (the mount
-      // point in it) moves only once the unmount is done
-      await Promise.all([
-        ctx.images.snapshotter.remove(c.record.SnapshotKey).catch((err: unknown) => {
-          if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
-        }),
-        unmounting?.catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`)),
-      ]);
-      await ctx.store.delete(c, ctx.warn);
+      // not fsynced: a host crash may list the layer again, and the next start removes it (monitor.ts)
+      await ctx.images.snapshotter.remove(c.record.SnapshotKey, { durable: false }).catch((err: unknown) => {
+        if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
+      });
+      // The unmount of a rootfs that was just in use waits for the kernel to finish with the
+      // container's mount namespace (3-8 ms here): the removal does not. The directory, with
+      // the mount point in it, leaves its place once the unmount is done.
+      const unmounted = unmounting?.catch((err: unknown) => {
+        ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
+        throw err;
+      });
+      unmounted?.catch(() => {});
+      await ctx.store.delete(c, ctx.warn, unmounted === undefined ? {} : { after: unmounted });
       // `docker rm -v` and `--rm` take the anonymous volumes along, as Docker does
       if (options.volumes || options.auto) await removeAnonymousVolumes(ctx, c.record, ctx.warn);
     } catch (err) {

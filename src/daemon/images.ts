@@ -30,7 +30,8 @@ export interface ImageService {
   snapshotter: {
     prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
     mounts(key: string): Promise<Mount[]>;
-    remove(key: string): Promise<void>;
+    remove(key: string, options?: { durable?: boolean }): Promise<void>;
+    walk(fn: (info: { name: string; labels: Record<string, string> }) => void | Promise<void>): Promise<void>;
     /** the gzip layer of the snapshot's own changes */
     diff(key: string, out: Writable): Promise<{ diffId: string }>;
   };

@@ -15,6 +15,7 @@ import { emitContainerEvent } from './events.ts';
 import { teardownNetwork } from './network.ts';
 import { wasOomKilled } from './oom.ts';
 import { planRestart } from './restart-policy.ts';
+import { CONTAINER_LABEL } from './create.ts';
 
 /** The shim connection `create` hands back (the runtime does not export its class). */
 type ShimConnection = Awaited<ReturnType<typeof create>>['shim'];
@@ -117,4 +118,19 @@ export async function reconcile(ctx: DaemonContext, c: Container): Promise<void>
   const late = await awaitExitFile(exitFilePath(c.dir), { signal: AbortSignal.timeout(EXIT_FILE_GRACE_MS), pollMs: 50 });
   if (late) return handleExit(ctx, c, late);
   await handleExit(ctx, c, { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, 'container vanished while the daemon was down');
+}
+
+/**
+ * At daemon start: containers' writable layers whose container is gone — a crash cut short
+ * their removal (it is not fsynced) or the create that made them — are removed.
+ */
+export async function removeOrphanLayers(ctx: DaemonContext): Promise<void> {
+  const orphans: string[] = [];
+  await ctx.images.snapshotter.walk((info) => {
+    const owner = info.labels[CONTAINER_LABEL];
+    if (owner !== undefined && !ctx.store.has(owner)) orphans.push(info.name);
+  });
+  for (const key of orphans) {
+    await ctx.images.snapshotter.remove(key).catch((err: unknown) => ctx.warn(`remove the layer of a removed container (${key}): ${err instanceof Error ? err.message : String(err)}`));
+  }
 }

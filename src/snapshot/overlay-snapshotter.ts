@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { atomicWrite } from '../util/atomic-write.ts';
+import { atomicWrite, atomicWriteSync } from '../util/atomic-write.ts';
 import { removeInBackground, sweepTrash } from '../util/trash.ts';
 import { EngineError, errorCode, failedPrecondition, invalidArgument, notFound } from '../util/errors.ts';
 import { writeDiff } from './diff.ts';
@@ -90,11 +90,14 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   /** Serialises metadata changes: each sees the previous one's result and persists before the next. */
-  #mutate<T>(fn: (meta: Metadata) => Promise<T> | T): Promise<T> {
+  #mutate<T>(fn: (meta: Metadata) => Promise<T> | T, options: { durable?: boolean } = {}): Promise<T> {
     const next = this.#queue.then(async () => {
       const draft = structuredClone(this.#meta);
       const result = await fn(draft);
-      await atomicWrite(join(this.root, 'metadata.json'), JSON.stringify(draft, null, 1));
+      const path = join(this.root, 'metadata.json');
+      const text = JSON.stringify(draft, null, 1);
+      if (options.durable === false) atomicWriteSync(path, text, { durable: false });
+      else await atomicWrite(path, text);
       this.#meta = draft;
       return result;
     });
@@ -209,7 +212,7 @@ export class OverlaySnapshotter implements Snapshotter {
     await rm(join(this.root, 'snapshots', id, 'work'), { recursive: true, force: true });
   }
 
-  async remove(key: string): Promise<void> {
+  async remove(key: string, options: { durable?: boolean } = {}): Promise<void> {
     const id = await this.#mutate((meta) => {
       const record = meta.snapshots[key];
       if (record === undefined) throw notFound(`remove snapshot ${key}: not found`);
@@ -217,7 +220,7 @@ export class OverlaySnapshotter implements Snapshotter {
       if (child) throw failedPrecondition(`remove snapshot ${key}: snapshot ${child[0]} depends on it`);
       delete meta.snapshots[key];
       return record.id;
-    });
+    }, options);
     // gone from the metadata, the directory is garbage: open() sweeps it if a crash interrupts this
     removeInBackground(join(this.root, 'snapshots', id), { trashDir: join(this.root, TRASH_DIR) }).done.catch(() => {});
   }

@@ -61,8 +61,12 @@ export interface Snapshotter {
    * chain order.
    */
   commit(name: string, key: string, options?: { labels?: Record<string, string>; parent?: string }): Promise<void>;
-  /** removes a snapshot; fails while committed children exist */
-  remove(key: string): Promise<void>;
+  /**
+   * removes a snapshot; fails while committed children exist. `durable: false`: the metadata is
+   * replaced atomically but not fsynced — after a host crash the snapshot may be listed again,
+   * for a caller that removes what nothing uses at its start (berthd: containers' layers).
+   */
+  remove(key: string, options?: { durable?: boolean }): Promise<void>;
   walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void>;
   /** a gzip layer of the active snapshot's changes against its parent, written to `out` */
   diff(key: string, out: Writable): Promise<DiffResult>;

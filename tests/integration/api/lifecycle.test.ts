@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestDaemon, until } from './helpers.ts';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 let d: TestDaemon;
@@ -131,6 +131,20 @@ describe('container lifecycle', () => {
     // the container itself still runs under its shim: gone with the removal's kill
     await d.start();
     await until('removed', async () => (await d.docker('inspect', id)).code !== 0);
+  });
+
+  it('a container layer whose container is gone (a removal a crash cut short) is removed at the next start', async () => {
+    const created = await d.docker('create', 'busybox', 'true');
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    await d.stop('SIGKILL');
+    // the record gone, the layer still listed: what an unsynced removal can leave after a host crash
+    await rm(join(d.root, 'containers', id), { recursive: true, force: true });
+    const metaPath = join(d.root, 'snapshots', 'metadata.json');
+    const listed = async (): Promise<boolean> => `container-${id}` in (JSON.parse(await readFile(metaPath, 'utf8')) as { snapshots: Record<string, unknown> }).snapshots;
+    assert.ok(await listed());
+    await d.start();
+    assert.equal(await listed(), false);
   });
 
   it('a container whose snapshot a crash kept from being written gets it at its first start', async () => {

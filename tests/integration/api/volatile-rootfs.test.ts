@@ -86,8 +86,9 @@ describe('volatile rootfs of --rm containers', () => {
     const kill = await d.docker('kill', id);
     assert.equal(kill.code, 0, kill.stderr);
     await until('the --rm container to be removed', async () => !(await d.containerIds()).includes(id));
-    assert.equal(await mountAt(rootfsOf(id)), undefined, 'the rootfs is unmounted');
-    assert.equal(existsSync(join(d.root, 'containers', id)), false, 'the container directory is gone');
+    // both finish in the background of the removal (the unmount waits for the kernel)
+    await until('the rootfs to be unmounted', async () => (await mountAt(rootfsOf(id))) === undefined);
+    await until('the container directory to go', async () => !existsSync(join(d.root, 'containers', id)));
     await until('the writable layer to be removed', async () => !existsSync(upper));
   });
 
