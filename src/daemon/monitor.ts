@@ -76,9 +76,9 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
   planRestart(ctx, c, exit);
-  // A `--rm` container's record goes right after this: no fsync for it. A crash in between
+  // A `--rm` container's record goes right after this: not rewritten for it. A crash in between
   // leaves it "running" with its exit file, and the next start handles the exit and removes it.
-  await ctx.store.save(c, { durable: !autoRemove });
+  if (!autoRemove) await ctx.store.save(c);
   c.notifyExit({ exitCode: exit.exitCode, finishedAt: exit.finishedAt });
   if (oomKilled) emitContainerEvent(ctx, c, 'oom');
   emitContainerEvent(ctx, c, 'die', { exitCode: String(exit.exitCode) });
