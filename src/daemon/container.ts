@@ -68,8 +68,8 @@ export class Container {
   removing = false;
   /** set during `restart`: its stop is no exit to auto-remove a `--rm` container on (as moby) */
   restarting = false;
-  /** the rootfs unmount a `--rm` exit started and left for the removal that follows to finish */
-  unmounting: Promise<void> | undefined;
+  /** the runtime delete and rootfs unmount a `--rm` exit started, for the removal that follows */
+  releasing: Promise<void> | undefined;
   #nextExit = deferred<ExitStatus>();
   #removed = deferred<void>();
   #queue: Promise<unknown> = Promise.resolve();

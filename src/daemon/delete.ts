@@ -24,20 +24,23 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
     }
     c.removing = true;
     try {
-      // A `--rm` exit leaves its unmount under way to us; otherwise it is normally gone with the
-      // exit, and only a crash between mount and exit may have left it (no shim run when not).
+      // A `--rm` exit leaves its runtime delete and unmount under way to us; otherwise the rootfs
+      // is normally unmounted at the exit, and only a crash between mount and exit may have left
+      // it (no shim run when not).
       const rootfs = rootfsDir(c.dir);
-      const unmounting = c.unmounting ?? ((await isMountPoint(rootfs)) ? unmountOnHost(rootfs) : undefined);
-      c.unmounting = undefined;
-      await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
+      let unmounting = c.releasing;
+      c.releasing = undefined;
+      if (unmounting === undefined) {
+        if (await isMountPoint(rootfs)) unmounting = unmountOnHost(rootfs);
+        await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
+      }
       await teardownNetwork(ctx, c);
       // not fsynced: a host crash may list the layer again, and the next start removes it (monitor.ts)
       await ctx.images.snapshotter.remove(c.record.SnapshotKey, { durable: false }).catch((err: unknown) => {
         if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
       });
-      // The unmount of a rootfs that was just in use waits for the kernel to finish with the
-      // container's mount namespace (3-8 ms here): the removal does not. The directory, with
-      // the mount point in it, leaves its place once the unmount is done.
+      // The unmount (after a `--rm` exit, the runtime's delete too) finishes behind the removal:
+      // the directory, with the mount point in it, leaves its place once it is done.
       const unmounted = unmounting?.catch((err: unknown) => {
         ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
         throw err;

@@ -65,14 +65,18 @@ export function monitorContainer(ctx: DaemonContext, c: Container, shim?: ShimCo
 export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFile, error = ''): Promise<void> {
   if (!c.running) return;
   const oomKilled = await wasOomKilled(ctx, c);
-  await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   const autoRemove = c.record.HostConfig.AutoRemove === true && !c.restarting;
-  const unmounting = unmountOnHost(rootfsDir(c.dir));
-  // the removal right after waits for it beside its own work; anyone else needs it done now
+  // The runtime's delete (what is left in the cgroups killed, the cgroups removed), then the
+  // rootfs unmount: a removal follows a `--rm` exit at once and lets both finish behind it;
+  // anyone else (a restart, a start, cp) needs them done now.
+  const releasing = (async () => {
+    await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+    await unmountOnHost(rootfsDir(c.dir));
+  })();
   if (autoRemove) {
-    c.unmounting = unmounting;
-    unmounting.catch(() => {}); // reported by the removal
-  } else await unmounting.catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+    c.releasing = releasing;
+    releasing.catch(() => {}); // reported by the removal
+  } else await releasing.catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
   planRestart(ctx, c, exit);
