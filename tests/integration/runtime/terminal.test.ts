@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { cleanupStateRoot, makeBundle, removeBundle, rt, uniqueId, forceDelete, CLI, testStateRoot } from './helpers.ts';
@@ -56,6 +56,7 @@ test('create --console-socket hands the pty master to the caller, and the proces
     receiver.kill();
     forceDelete(id);
     removeBundle(bundle);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
