@@ -120,7 +120,7 @@ export class ContainerStore {
     };
     if (options.after === undefined) remove();
     // a rootfs still mounted stays where it is, for the next start of the daemon to unmount
-    else options.after.then(remove, (err: unknown) => warn(`keep ${container.dir}: ${err instanceof Error ? err.message : String(err)}`));
+    else options.after.then(remove, (err: unknown) => warn(`keep ${container.dir}, its rootfs still mounted: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Docker's lookup order: full ID, exact name, then a unique ID prefix. */

@@ -40,13 +40,9 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
         if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
       });
       // The unmount (after a `--rm` exit, the runtime's delete too) finishes behind the removal:
-      // the directory, with the mount point in it, leaves its place once it is done.
-      const unmounted = unmounting?.catch((err: unknown) => {
-        ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
-        throw err;
-      });
-      unmounted?.catch(() => {});
-      await ctx.store.delete(c, ctx.warn, unmounted === undefined ? {} : { after: unmounted });
+      // the directory, with the mount point in it, leaves its place once it is done (a failure
+      // is reported there). The layer's files may go first: nothing reads them any more.
+      await ctx.store.delete(c, ctx.warn, unmounting === undefined ? {} : { after: unmounting });
       // `docker rm -v` and `--rm` take the anonymous volumes along, as Docker does
       if (options.volumes || options.auto) await removeAnonymousVolumes(ctx, c.record, ctx.warn);
     } catch (err) {

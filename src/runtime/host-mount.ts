@@ -96,19 +96,21 @@ async function servingShim(): Promise<[Promise<ShimConnection>, ShimConnection]>
 function runHostPlan(plan: Plan, what: string): Promise<void> {
   const run = queue.then(async () => {
     const [current, shim] = await servingShim();
+    // after an error the shim exits; without a message it is gone already
+    const retire = (): void => {
+      if (server === current) server = undefined;
+      shim.close();
+    };
     let message: Awaited<ReturnType<ShimConnection['next']>>;
     try {
       shim.sendPlan(plan);
       message = await shim.next();
     } catch (err) {
-      if (server === current) server = undefined;
-      shim.close();
+      retire();
       throw err;
     }
     if (message?.type === 'done') return;
-    // after an error the shim exits; without a message it is gone already
-    if (server === current) server = undefined;
-    shim.close();
+    retire();
     if (message?.type === 'error') throw shimError(message);
     throw new EngineError('internal', `${what}: berth-shim ${message === undefined ? 'ended' : `sent ${message.type}`} instead of done`);
   });
