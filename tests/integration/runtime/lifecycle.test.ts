@@ -2,7 +2,7 @@
 // exec, pause, ps, list, hooks, joining another container's namespaces.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync, existsSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { readFileSync, readlinkSync, existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { cleanupStateRoot, makeBundle, removeBundle, rt, rtAsync, uniqueId, forceDelete, state, until, testStateRoot, cgroupDir } from './helpers.ts';
@@ -143,6 +143,7 @@ test('all six hook kinds run in order, container hooks inside the container\'s n
   } finally {
     forceDelete(id);
     removeBundle(bundle);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
