@@ -80,6 +80,9 @@ cd "$REPO"
 # -- berthd and the CLI, bundled from the working tree (dist/ is rebuilt by others meanwhile) ------
 SOCK=$WORK/berth.sock
 EXEC_ROOT=$(mktemp -d /run/berth-bench-engine.XXXXXX)
+# berthd keeps its default exec root in memory (a tmpfs of its own where /run is on a disk, as on
+# this VM: runtime/state/memory-root.ts); this one is given, so the script does the same
+mount -t tmpfs -o mode=711,size=64m berth-bench-state "$EXEC_ROOT"
 mkdir -p "$WORK/root" "$WORK/docker-config"
 for b in berthd berth; do
 	node_modules/.bin/esbuild "src/bin/$b.ts" --bundle --platform=node --format=esm --target=node20 \
@@ -128,7 +131,10 @@ if ((PODMAN)) && command -v podman >/dev/null; then
 		cgroup_manager = "cgroupfs"
 		events_logger = "file"
 	EOF
-	PODMAN_CMD=(env CONTAINERS_CONF="$WORK/podman/containers.conf" podman --root "$WORK/podman/root" --runroot "$WORK/podman/run")
+	# its run root and tmpdir in memory too, where /run keeps them on most hosts
+	mkdir -p "$WORK/podman/run"
+	mount -t tmpfs -o mode=700 berth-bench-podman-run "$WORK/podman/run"
+	PODMAN_CMD=(env CONTAINERS_CONF="$WORK/podman/containers.conf" podman --root "$WORK/podman/root" --runroot "$WORK/podman/run/root" --tmpdir "$WORK/podman/run/libpod")
 	pm() { "${PODMAN_CMD[@]}" "$@"; }
 	# the same archive berthd loaded: both start the same rootfs
 	if pm load -q -i "$BUSYBOX_TAR" >/dev/null 2>"$OUT/podman-load.err" &&

@@ -10,7 +10,11 @@
  *   exec      start() call → the init is no longer the shim (/proc/PID/exe changed, or it is gone)
  *   delete    deleteContainer() (not part of start latency; shown so the cycle adds up)
  *
- *   node --import tsx bench/library-start.ts [--runs 50] [--warmup 5] [--mode exit|wait] [--spare] [--json]
+ *   node --import tsx bench/library-start.ts [--runs 50] [--warmup 5] [--mode exit|wait] [--spare] [--root DIR] [--json]
+ *
+ * The state root (default: a directory in the scratch dir) is kept in memory as berthd keeps its
+ * own (keepStateInMemory: a tmpfs of its own where the filesystem is a disk's); --root DIR on a
+ * disk filesystem that holds files already shows what a disk costs.
  *
  * --spare: as the daemon does, a spare shim is spawned before each cycle, outside the timings
  * (`prepareSpareShims`), and create() takes it (`takeSpareShim`) instead of spawning one, and
@@ -28,7 +32,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { Runtime, create, start, deleteContainer, waitExit, loadSpec, compileInitPlan, keepMigrationLockWarm, prepareSpareShims } from '../src/runtime/index.ts';
+import { Runtime, create, start, deleteContainer, waitExit, loadSpec, compileInitPlan, keepMigrationLockWarm, prepareSpareShims, keepStateInMemory, mountOnHost, unmountOnHost, releaseStandingShims } from '../src/runtime/index.ts';
 import type { ContainerRecord, CreateOptions } from '../src/runtime/index.ts';
 import { invalidArgument } from '../src/util/errors.ts';
 
@@ -37,7 +41,7 @@ type Sample = Record<'compile' | 'create' | 'start' | 'exec' | 'delete', number>
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function options(): { runs: number; warmup: number; mode: Mode; spare: boolean; json: boolean } {
+function options(): { runs: number; warmup: number; mode: Mode; spare: boolean; json: boolean; root?: string } {
   const { values } = parseArgs({
     options: {
       runs: { type: 'string', default: '50' },
@@ -45,13 +49,14 @@ function options(): { runs: number; warmup: number; mode: Mode; spare: boolean; 
       mode: { type: 'string', default: 'exit' },
       spare: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      root: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
   const warmup = Number(values.warmup);
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(warmup) || warmup < 0) throw invalidArgument('parse options: --runs and --warmup take whole numbers');
   if (values.mode !== 'exit' && values.mode !== 'wait') throw invalidArgument(`parse options: --mode ${values.mode}: want exit or wait`);
-  return { runs, warmup, mode: values.mode, spare: values.spare ?? false, json: values.json ?? false };
+  return { runs, warmup, mode: values.mode, spare: values.spare ?? false, json: values.json ?? false, ...(values.root !== undefined ? { root: values.root } : {}) };
 }
 
 /** The executable behind a pid, or undefined once it has exited (a zombie has none either). */
@@ -139,7 +144,10 @@ function summarize(samples: Sample[]): Record<keyof Sample, { median: number; p9
 async function main(): Promise<void> {
   const opts = options();
   const work = mkdtempSync(join(tmpdir(), 'berth-libstart-'));
-  const rt = new Runtime({ root: join(work, 'root'), warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+  const root = opts.root ?? join(work, 'root');
+  // as berthd keeps its state root (a tmpfs of its own where /run is on disk, as on this VM)
+  const rootKind = await keepStateInMemory(root, mountOnHost);
+  const rt = new Runtime({ root, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
   let current: string | undefined;
   let stop = false;
   const onSignal = (): void => {
@@ -159,7 +167,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < total && !stop; i++) {
       current = `libstart-${tag}-${i}`;
       if (opts.spare) {
-        prepareSpareShims(1, { now: true });
+        await prepareSpareShims(1, { now: true });
         // the daemon keeps the cgroup migration lock warm from each create request on
         keepMigrationLockWarm();
       }
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
     const summary = summarize(samples);
     const load = loadavg().map((x) => x.toFixed(2)).join(' ');
     const ca = process.env['NODE_EXTRA_CA_CERTS'] ? 'set' : 'unset';
-    const header = `${new Date().toISOString()}, load average ${load}, ${cpus().length} CPUs, node ${process.version}, NODE_EXTRA_CA_CERTS ${ca} (costs only at start-up, outside the timings)`;
+    const header = `${new Date().toISOString()}, state root ${root} (${rootKind === 'disk' ? 'disk' : 'tmpfs'}), load average ${load}, ${cpus().length} CPUs, node ${process.version}, NODE_EXTRA_CA_CERTS ${ca} (costs only at start-up, outside the timings)`;
     if (opts.json) {
       process.stdout.write(JSON.stringify({ when: header, mode: opts.mode, spare: opts.spare, runs: samples.length, args: spec.process?.args, summary, samples }, null, 2) + '\n');
       return;
@@ -201,6 +209,8 @@ async function main(): Promise<void> {
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     if (current) await deleteContainer(rt, current, { force: true }).catch(() => {});
+    if (rootKind === 'mounted') await unmountOnHost(root).catch((err: unknown) => process.stderr.write(`library-start: unmount ${root}: ${String(err)}\n`));
+    await releaseStandingShims();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,9 @@
 # `berth-node` is the Node form ./berth-runtime falls back to ($BERTH_RUNTIME_NODE, default
 # dist/berth-runtime.cjs), listed by default when ./berth-runtime is something else.
 #   Env:   RUNTIMES="berth [berth-node] runc crun"  PAIRED=1 (0 skips pair-bench)
+#          STATE_FS=tmpfs: every runtime's --root on one tmpfs, where /run keeps it on most hosts
+#          (this VM's /run is ext4: a new file there costs 0.1-0.5 ms); STATE_FS=disk: in the
+#          scratch dir on /tmp (ext4)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need hyperfine jq python3 node
@@ -19,6 +22,8 @@ else
 	RUNTIMES=${RUNTIMES:-berth berth-node runc crun}
 fi
 PAIRED=${PAIRED:-1}
+STATE_FS=${STATE_FS:-tmpfs}
+[[ $STATE_FS == tmpfs || $STATE_FS == disk ]] || die "STATE_FS must be tmpfs or disk"
 LC=$BENCH_DIR/lifecycle.sh
 
 rt_bin() {
@@ -34,12 +39,13 @@ rt_bin() {
 cleanup() {
 	local rt bin id
 	for rt in $RUNTIMES; do
-		[[ -d ${WORK:-}/root-$rt ]] || continue
+		[[ -d ${STATE:-}/root-$rt ]] || continue
 		bin=$(rt_bin "$rt")
-		for id in $(run_rt "$rt" "$bin" --root "$WORK/root-$rt" list -q 2>/dev/null); do
-			run_rt "$rt" "$bin" --root "$WORK/root-$rt" delete --force "$id" >/dev/null 2>&1 || true
+		for id in $(run_rt "$rt" "$bin" --root "$STATE/root-$rt" list -q 2>/dev/null); do
+			run_rt "$rt" "$bin" --root "$STATE/root-$rt" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	done
+	[[ $STATE_FS == tmpfs && -n ${STATE:-} ]] && { umount "$STATE" 2>/dev/null || umount -l "$STATE" 2>/dev/null; }
 	bench_cleanup_work
 }
 
@@ -53,15 +59,18 @@ run_rt() {
 leftovers() {
 	local bin
 	bin=$(rt_bin "$1")
-	run_rt "$1" "$bin" --root "$WORK/root-$1" list -q 2>/dev/null | grep -c . || true
+	run_rt "$1" "$bin" --root "$STATE/root-$1" list -q 2>/dev/null | grep -c . || true
 }
 
 bench_work
+STATE=$WORK/state
+mkdir -p "$STATE"
+[[ $STATE_FS == tmpfs ]] && mount -t tmpfs -o mode=711 berth-bench-state "$STATE"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 for rt in $RUNTIMES; do
 	[[ -n $(rt_bin "$rt") && -x $(rt_bin "$rt") ]] || die "runtime $rt not found"
-	mkdir -p "$WORK/root-$rt"
+	mkdir -p "$STATE/root-$rt"
 done
 [[ -x $REPO/native/build/berth-shim ]] || die "native/build/berth-shim missing: run node scripts/build.mjs"
 make_bundle "$WORK/bundle" /bin/true
@@ -72,7 +81,7 @@ hf() {
 	bin=$(rt_bin "$rt")
 	run_rt "$rt" hyperfine -N --style none --warmup "$WARMUP" --runs "$RUNS" \
 		--export-json "$RESULTS/$name.json" -n "$rt $mode" \
-		"$LC $mode $bin $WORK/root-$rt $WORK/bundle" >"$RESULTS/$name.txt" 2>&1 ||
+		"$LC $mode $bin $STATE/root-$rt $WORK/bundle" >"$RESULTS/$name.txt" 2>&1 ||
 		{ cat "$RESULTS/$name.txt" >&2; die "hyperfine failed: $rt $mode"; }
 }
 
@@ -94,7 +103,7 @@ row() {
 }
 
 {
-	echo "### Lifecycle of a busybox /bin/true container ($(machine_note))"
+	echo "### Lifecycle of a busybox /bin/true container ($(machine_note); state roots on $STATE_FS)"
 	echo
 	echo "Wall ms (hyperfine -N, $RUNS runs after $WARMUP warm-up, one runtime after the other); cpu = mean user+sys of the"
 	echo "command and its waited-for children. Rows include the wrapper (\`noop\` row). crun ran in a private mount"
@@ -111,8 +120,8 @@ row() {
 
 if [[ $PAIRED == 1 && " $RUNTIMES " == *" berth "* && " $RUNTIMES " == *" runc "* ]]; then
 	python3 "$ANCHORS/pair-bench.py" -n "$RUNS" --warmup 2 \
-		--vs "$LC run $(rt_bin runc) $WORK/root-runc $WORK/bundle" \
-		-- "$LC" run "$BERTH_RUNTIME" "$WORK/root-berth" "$WORK/bundle" >"$RESULTS/paired-run.txt" || true
+		--vs "$LC run $(rt_bin runc) $STATE/root-runc $WORK/bundle" \
+		-- "$LC" run "$BERTH_RUNTIME" "$STATE/root-berth" "$WORK/bundle" >"$RESULTS/paired-run.txt" || true
 	echo
 	echo "Paired (anchors' pair-bench.py, berth run = A, runc run = B, alternating, $RUNS pairs; seconds):"
 	echo

@@ -7,13 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,18 +89,6 @@ static void op_preserve_fds(const struct rec *r) {
   close(3 + (int)count);
 }
 
-static void op_loopback_up(void) {
-  struct ifreq ifr;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail(errno, "socket", "loopback");
-  memset(&ifr, 0, sizeof ifr);
-  strcpy(ifr.ifr_name, "lo");
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) fail(errno, "ioctl", "SIOCGIFFLAGS lo");
-  ifr.ifr_flags |= IFF_UP;
-  if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) fail(errno, "ioctl", "SIOCSIFFLAGS lo");
-  close(fd);
-}
-
 static void child_op(const struct rec *r) {
   if (common_op(r)) return;
   switch (r->op) {
@@ -151,7 +136,6 @@ static void child_op(const struct rec *r) {
   case OP_WAIT_PARENT: op_wait_parent(); break;
   case OP_SECCOMP: op_seccomp(r); break;
   case OP_EXEC: op_exec(r);
-  case OP_LOOPBACK_UP: op_loopback_up(); break;
   case OP_PRESERVE_FDS: op_preserve_fds(r); break;
   case OP_SIGNAL_PARENT_DEATH: op_prctl(PR_SET_PDEATHSIG, (unsigned long)arg_u64(r, 0), "PR_SET_PDEATHSIG"); break;
   default:

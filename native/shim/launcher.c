@@ -119,6 +119,8 @@ void launcher_op(const struct rec *r) {
     break;
   case OP_SERVE:
     fail(0, "plan", "SERVE is a plan of its own");
+  case OP_PREPARED:
+    fail(0, "plan", "PREPARED ends a spare's first plan");
   default:
     fail(0, "plan", "op %u is not a launcher op", r->op);
   }

@@ -91,6 +91,19 @@ static _Noreturn void serve(void) {
   _exit(0);
 }
 
+/*
+ * A spare's first plan ends with PREPARED: its launcher ops make what a container will need
+ * before the container is asked for (namespaces, native/PLAN.md). The shim says `prepared`
+ * and reads the plan it was kept for, which must not be another PREPARED one.
+ */
+static void prepare(struct plan *plan) {
+  for (uint32_t i = 0; i + 1 < plan->nrecs; i++) launcher_op(&plan->recs[i]);
+  plan_release();
+  msg_send("prepared");
+  plan_read(S.sock, plan);
+  if (plan->nrecs > 0 && plan->recs[plan->nrecs - 1].op == OP_PREPARED) fail(0, "plan", "a shim is prepared once");
+}
+
 int main(int argc, char **argv, char **envp) {
   struct plan plan;
   int chan[2];
@@ -104,6 +117,7 @@ int main(int argc, char **argv, char **envp) {
   if (fcntl(S.sock, F_SETFD, FD_CLOEXEC) < 0) fail(errno, "fcntl", "fd 3");
   plan_read(S.sock, &plan);
   close_inherited(&plan);
+  if (plan.nrecs > 0 && plan.recs[plan.nrecs - 1].op == OP_PREPARED) prepare(&plan);
   if (plan.nrecs == 1 && plan.recs[0].op == OP_SERVE) serve();
 
   for (uint32_t i = 0; i < plan.clone_at; i++) launcher_op(&plan.recs[i]);

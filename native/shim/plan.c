@@ -73,7 +73,7 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_WAIT_START] = {"", C},
     [OP_SECCOMP] = {"ub", C},
     [OP_EXEC] = {"su*", C},
-    [OP_LOOPBACK_UP] = {"", C},
+    [OP_LOOPBACK_UP] = {"", L | C},
     [OP_SET_DUMPABLE] = {"u", L | P | C},
     [OP_SIGNAL_PARENT_DEATH] = {"u", C},
     [OP_PRESERVE_FDS] = {"u", C},
@@ -86,6 +86,7 @@ static const struct op_spec specs[OP_LAST + 1] = {
     [OP_UMOUNT] = {"su", L},
     [OP_CLONE_INTO_CGROUP] = {"s", L},
     [OP_SERVE] = {"", L},
+    [OP_PREPARED] = {"", L},
 };
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -150,6 +151,10 @@ static void check_sections(struct plan *plan) {
     if (op == OP_CLONE) clones++, plan->clone_at = i;
     if (op == OP_CHILD) childs++, plan->child_at = i;
   }
+  /* PREPARED closes a spare's first plan: launcher ops only, nothing after it */
+  for (uint32_t i = 0; i < plan->nrecs; i++)
+    if (plan->recs[i].op == OP_PREPARED && (i + 1 != plan->nrecs || clones || childs))
+      fail(0, "plan", "PREPARED must end a plan of launcher ops");
   if (clones == 0 && childs == 0) {
     /* no container process: the plan is launcher ops only, and the shim exits 0 after them */
     plan->clone_at = plan->child_at = plan->nrecs;

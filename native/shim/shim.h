@@ -74,7 +74,8 @@ enum op {
   OP_UMOUNT = 61,
   OP_CLONE_INTO_CGROUP = 62,
   OP_SERVE = 63,
-  OP_LAST = 63,
+  OP_PREPARED = 64,
+  OP_LAST = 64,
 };
 
 struct arg {

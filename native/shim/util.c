@@ -8,9 +8,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <net/if.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,6 +86,19 @@ void rfc3339(char *out, size_t size, const struct timespec *ts, int trim) {
   p[2] = 0;
 }
 
+/* In the container process, or in a spare shim that prepares a network namespace ahead. */
+static void op_loopback_up(void) {
+  struct ifreq ifr;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail(errno, "socket", "loopback");
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) fail(errno, "ioctl", "SIOCGIFFLAGS lo");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) fail(errno, "ioctl", "SIOCSIFFLAGS lo");
+  close(fd);
+}
+
 int common_op(const struct rec *r) {
   switch (r->op) {
   case OP_WRITE_FILE: {
@@ -96,6 +112,9 @@ int common_op(const struct rec *r) {
     return 1;
   case OP_SYNC:
     msg_sync(arg_str(r, 0));
+    return 1;
+  case OP_LOOPBACK_UP:
+    op_loopback_up();
     return 1;
   case OP_SET_DUMPABLE:
     if (prctl(PR_SET_DUMPABLE, (unsigned long)arg_u64(r, 0), 0, 0, 0) < 0) fail(errno, "prctl", "PR_SET_DUMPABLE");

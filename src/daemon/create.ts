@@ -105,9 +105,9 @@ export function checkRestartPolicy(hc: HostConfig): void {
 export const CONTAINER_LABEL = 'berth.container';
 
 /** The container's writable layer on its image's top layer. */
-export async function prepareSnapshot(ctx: DaemonContext, record: ContainerRecord, chainId?: string): Promise<void> {
-  const parent = chainId ?? (await ctx.images.runConfig(record.Image)).ChainId;
-  await ctx.images.snapshotter.prepare(record.SnapshotKey, parent, { labels: { [CONTAINER_LABEL]: record.ID } });
+export async function prepareSnapshot(ctx: DaemonContext, record: ContainerRecord, options: { chainId?: string; durable?: boolean } = {}): Promise<void> {
+  const parent = options.chainId ?? (await ctx.images.runConfig(record.Image)).ChainId;
+  await ctx.images.snapshotter.prepare(record.SnapshotKey, parent, { labels: { [CONTAINER_LABEL]: record.ID }, durable: options.durable ?? true });
 }
 
 export async function createContainer(ctx: DaemonContext, name: string | undefined, request: ContainerCreateRequest): Promise<ContainerCreateResponse> {
@@ -152,14 +152,16 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
   const container = await ctx.store.add(record);
   try {
     record.MountPoints = await resolveMounts(ctx, record);
-    // Both durable, neither needs the other: written side by side. A crash between the two
-    // leaves a record whose snapshot was never made, and its first start makes it (start.ts).
-    const [prepared, saved] = await Promise.allSettled([prepareSnapshot(ctx, record, image.ChainId), ctx.store.save(container)]);
+    // Side by side, neither needs the other. The record is durable before the reply; the
+    // layer's metadata is made durable right after it (flush): a crash before that leaves a
+    // record whose layer is gone, and its first start makes it (start.ts).
+    const [prepared, saved] = await Promise.allSettled([prepareSnapshot(ctx, record, { chainId: image.ChainId, durable: false }), ctx.store.save(container)]);
     if (saved.status === 'rejected') {
       if (prepared.status === 'fulfilled') await ctx.images.snapshotter.remove(record.SnapshotKey).catch(() => {});
       throw saved.reason;
     }
     if (prepared.status === 'rejected') throw prepared.reason;
+    ctx.images.snapshotter.flush().catch((err: unknown) => ctx.warn(`sync the layer of container ${id}: ${err instanceof Error ? err.message : String(err)}`));
   } catch (err) {
     await ctx.store.delete(container, ctx.warn);
     await removeAnonymousVolumes(ctx, record, ctx.warn);

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateRequest, ContainerCreateResponse, ContainerUpdateRequest, ContainerInspect, ContainerSummary, InfoResponse, VersionResponse, WaitCondition, WaitResponse } from '../api/index.ts';
-import { prepareSpareShims, releaseStandingShims, Runtime } from '../runtime/index.ts';
+import { keepStateInMemory, mountOnHost, prepareSpareShims, releaseStandingShims, Runtime } from '../runtime/index.ts';
 import type { DockerSeccompProfile } from '../runtime/security/index.ts';
 import { errorCode, invalidArgument } from '../util/errors.ts';
 import { ContainerStore } from './container-store.ts';
@@ -89,11 +89,17 @@ export class Daemon {
   /** Loads every container record and reconciles it with what ran while we were away. */
   static async open(options: DaemonOptions): Promise<Daemon> {
     const warn = options.warn ?? ((message: string) => process.stderr.write(`berthd: ${message}\n`));
+    const runtimeRoot = options.runtimeRoot ?? DEFAULT_RUNTIME_ROOT;
+    // the default one only: a caller's own root is theirs to place
+    if (runtimeRoot === DEFAULT_RUNTIME_ROOT) {
+      const kind = await keepStateInMemory(runtimeRoot, mountOnHost).catch((err: unknown) => warn(`keep runtime state in memory: ${err instanceof Error ? err.message : String(err)}`));
+      if (kind === 'disk') warn(`${runtimeRoot} is on a disk filesystem and holds state already: container starts write it there`);
+    }
     const store = new ContainerStore(join(options.root, 'containers'));
     await store.load(warn);
     const ctx: DaemonContext = {
       store,
-      runtime: new Runtime({ root: options.runtimeRoot ?? DEFAULT_RUNTIME_ROOT, warn }),
+      runtime: new Runtime({ root: runtimeRoot, warn }),
       images: options.images,
       root: options.root,
       seccompProfile: await loadSeccompProfile(options.seccompProfile),

@@ -28,7 +28,9 @@ export interface ImageService {
   runConfig(ref: string): Promise<{ Id: string; Config: ImageRunConfig; ChainId: string }>;
   list(): Promise<unknown[]>;
   snapshotter: {
-    prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
+    prepare(key: string, parent?: string, options?: { labels?: Record<string, string>; durable?: boolean }): Promise<Mount[]>;
+    /** makes the metadata changes made with `durable: false` durable */
+    flush(): Promise<void>;
     mounts(key: string): Promise<Mount[]>;
     remove(key: string, options?: { durable?: boolean }): Promise<void>;
     walk(fn: (info: { name: string; labels: Record<string, string> }) => void | Promise<void>): Promise<void>;

@@ -12,7 +12,7 @@ import { cgroupPlacement } from '../cgroups/index.ts';
 import { EngineError, invalidArgument, errorCode } from '../util/errors.ts';
 import { atomicWriteSync } from '../util/atomic-write.ts';
 import { loadSpec, rootfsPath } from './spec/load-spec.ts';
-import { compileInitPlan, type MonitorStdio } from './plan/compile.ts';
+import { compileInitPlan, SPARE_NAMESPACES, type MonitorStdio } from './plan/compile.ts';
 import { ShimConnection, shimError, type ShimStartOptions } from './shim/shim-client.ts';
 import { checkId, readProcStat, toState, type ContainerRecord } from './state/state-store.ts';
 import { runHooks } from './hooks.ts';
@@ -83,7 +83,8 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
     await rt.store.save(record);
 
     const hasCreateHooks = Boolean(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length || spec.hooks?.createContainer?.length);
-    const plan = compileInitPlan({
+    const opened = cgroup;
+    const plan = (prepared: number): ReturnType<typeof compileInitPlan> => compileInitPlan({
       spec,
       rootfs,
       bundle,
@@ -94,16 +95,23 @@ export async function create(rt: Runtime, id: string, options: CreateOptions): P
       consoleSocket: options.consoleSocket ? resolve(options.consoleSocket) : undefined,
       relayConsole: options.relayConsole ?? false,
       ...placement,
-      cgroupMounts: cgroup.mountSources(),
+      cgroupMounts: opened.mountSources(),
       preserveFds: options.preserveFds ?? 0,
       seccomp,
       host,
       syncHooks: hasCreateHooks,
-      deviceFilter: deviceFilterSteps(cgroup, resources),
+      deviceFilter: deviceFilterSteps(opened, resources),
       ...(options.monitorStdio ? { stdio: options.monitorStdio } : {}),
+      ...(prepared ? { prepared: { flags: prepared, origin: `/proc/${process.pid}/ns` } } : {}),
     });
 
-    shim = await ShimConnection.start(plan, { stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'], extraFds: preservedFds(options.preserveFds ?? 0), takeSpare: options.takeSpareShim ?? false });
+    const takeSpare = options.takeSpareShim ?? false;
+    shim = await ShimConnection.start(plan, {
+      stdio: options.stdio ?? ['ignore', 'inherit', 'inherit'],
+      extraFds: preservedFds(options.preserveFds ?? 0),
+      takeSpare,
+      spareNamespaces: takeSpare ? SPARE_NAMESPACES : 0,
+    });
     for (;;) {
       const message = await shim.next();
       if (message === undefined) throw new EngineError('internal', 'container init exited before it was ready');

@@ -7,6 +7,7 @@
 
 import { EngineError } from '../util/errors.ts';
 import { step, type Plan } from './plan/plan.ts';
+import { SPARE_NAMESPACES } from './plan/compile.ts';
 import { MS, parseMountOptions } from './rootfs/mount-options.ts';
 import { ShimConnection, releaseSpareShims, shimError, spareShims, type ShimStartOptions } from './shim/shim-client.ts';
 
@@ -52,17 +53,23 @@ const SPARE_QUIET_MS = 5;
 let spareTimer: NodeJS.Timeout | undefined;
 
 /**
- * Keeps `count` spare shims of the daemon's configuration spawned (shim-client.ts, spareShims):
- * a container start takes one (its monitor). A spawn blocks the event loop for 1-4 ms, so it
+ * Keeps `count` spare shims of the daemon's configuration spawned (shim-client.ts, spareShims),
+ * each in the namespaces a container will get (SPARE_NAMESPACES): a container start takes one
+ * (its monitor). Starts the serving shim for host mounts too. A spawn blocks the event loop for 1-4 ms, so it
  * waits until no start or exit has asked for a few ms: spawned right after a start, it
  * delayed the exit of the very container started (`run --rm` of a short command).
  */
-export function prepareSpareShims(count = 2, options: { now?: boolean } = {}): void {
+export function prepareSpareShims(count = 2, options: { now?: boolean } = {}): Promise<void> {
   clearTimeout(spareTimer);
-  const spawn = (): void => spareShims(count, { stdio: DAEMON_STDIO });
-  // `now`: a caller that knows nothing else is going on (a benchmark between its timings)
-  if (options.now) spawn();
-  else spareTimer = setTimeout(spawn, SPARE_QUIET_MS).unref();
+  const spawn = (): Promise<void> => {
+    // the first mount of a rootfs must not wait for the serving shim's spawn either
+    if (!server) (server = startServer()).catch(() => {});
+    return spareShims(count, { stdio: DAEMON_STDIO, spareNamespaces: SPARE_NAMESPACES });
+  };
+  // `now`: a caller that knows nothing else is going on (a benchmark between its timings); it may wait for them
+  if (options.now) return spawn();
+  spareTimer = setTimeout(spawn, SPARE_QUIET_MS).unref();
+  return Promise.resolve();
 }
 
 /** The serving shim, started at the first host mount and kept (a failed plan ends it). */

@@ -15,6 +15,7 @@ export { update, mergeResources } from './update.ts';
 export { containerState, containerStatus } from './status.ts';
 export { features } from './features.ts';
 export { keepMigrationLockWarm, loadCgroup, warmCgroupMigrationSoon } from './cgroup.ts';
+export { keepStateInMemory, type StateRootKind } from './state/memory-root.ts';
 export { mountOnHost, unmountOnHost, shimMounter, prepareSpareShims, releaseStandingShims, type HostMount } from './host-mount.ts';
 export { toState, type ContainerRecord } from './state/state-store.ts';
 export { defaultSpec } from './spec/default-spec.ts';

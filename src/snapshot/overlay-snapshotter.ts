@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { lstatSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { atomicWrite, atomicWriteSync } from '../util/atomic-write.ts';
@@ -150,15 +150,15 @@ export class OverlaySnapshotter implements Snapshotter {
     return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`, `upperdir=${join(dir, 'fs')}`, `workdir=${join(dir, 'work')}`] }];
   }
 
-  prepare(key: string, parent?: string, options: { labels?: Record<string, string> } = {}): Promise<Mount[]> {
-    return this.#create('active', key, parent, options.labels ?? {});
+  prepare(key: string, parent?: string, options: { labels?: Record<string, string>; durable?: boolean } = {}): Promise<Mount[]> {
+    return this.#create('active', key, parent, options.labels ?? {}, options.durable ?? true);
   }
 
   view(key: string, parent?: string, options: { labels?: Record<string, string> } = {}): Promise<Mount[]> {
     return this.#create('view', key, parent, options.labels ?? {});
   }
 
-  #create(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>): Promise<Mount[]> {
+  #create(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>, durable = true): Promise<Mount[]> {
     if (key === '') throw invalidArgument('create snapshot: empty key');
     return this.#mutate(async (meta) => {
       if (meta.snapshots[key]) throw alreadyExists(`create snapshot ${key}: already exists`);
@@ -179,7 +179,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const record: SnapshotRecord = { id, kind, labels, created: now, updated: now, ...(parent !== undefined ? { parent } : {}) };
       meta.snapshots[key] = record;
       return record;
-    }).then((record) => this.#mounts(record));
+    }, { durable }).then((record) => this.#mounts(record));
   }
 
   async commit(name: string, key: string, options: { labels?: Record<string, string>; parent?: string } = {}): Promise<void> {
@@ -210,6 +210,23 @@ export class OverlaySnapshotter implements Snapshotter {
     // overlayfs's scratch dir is useless once nothing mounts this snapshot as an upper
     const id = this.#get(name).id;
     await rm(join(this.root, 'snapshots', id, 'work'), { recursive: true, force: true });
+  }
+
+  async flush(): Promise<void> {
+    await this.#queue;
+    // the file as the last change left it, then its directory entry (the rename)
+    for (const path of [join(this.root, 'metadata.json'), this.root]) {
+      const handle = await open(path, 'r').catch((err: unknown) => {
+        if (errorCode(err) === 'ENOENT') return undefined; // nothing written yet
+        throw err;
+      });
+      if (!handle) continue;
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
   }
 
   async remove(key: string, options: { durable?: boolean } = {}): Promise<void> {

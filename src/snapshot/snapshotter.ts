@@ -50,8 +50,13 @@ export interface Snapshotter {
   stat(key: string): Promise<SnapshotInfo>;
   usage(key: string): Promise<SnapshotUsage>;
   mounts(key: string): Promise<Mount[]>;
-  /** an active, writable snapshot on top of the committed `parent` */
-  prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
+  /**
+   * an active, writable snapshot on top of the committed `parent`. `durable: false`: the metadata
+   * is replaced atomically but not fsynced before this resolves (flush() does it) — after a host
+   * crash the snapshot may be gone, for a caller that makes it again then (berthd: a container's
+   * layer, at its first start).
+   */
+  prepare(key: string, parent?: string, options?: { labels?: Record<string, string>; durable?: boolean }): Promise<Mount[]>;
   /** a read-only snapshot of the committed `parent` */
   view(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]>;
   /**
@@ -67,6 +72,8 @@ export interface Snapshotter {
    * for a caller that removes what nothing uses at its start (berthd: containers' layers).
    */
   remove(key: string, options?: { durable?: boolean }): Promise<void>;
+  /** makes every metadata change made so far durable (those made with `durable: false`) */
+  flush(): Promise<void>;
   walk(fn: (info: SnapshotInfo) => void | Promise<void>): Promise<void>;
   /** a gzip layer of the active snapshot's changes against its parent, written to `out` */
   diff(key: string, out: Writable): Promise<DiffResult>;

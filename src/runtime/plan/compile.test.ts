@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileInitPlan, type InitPlanOptions } from './compile.ts';
+import { compileInitPlan, sparePreparationPlan, SPARE_NAMESPACES, type InitPlanOptions } from './compile.ts';
 import { defaultSpec } from '../spec/default-spec.ts';
-import { encodePlan, type Plan } from './plan.ts';
-import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER, CLONE_NEWCGROUP } from './constants.ts';
+import { encodePlan, step, type Plan } from './plan.ts';
+import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWUTS } from './constants.ts';
 import type { Spec } from '../../oci/runtime-spec.ts';
 
 function options(spec: Spec, extra: Partial<InitPlanOptions> = {}): InitPlanOptions {
@@ -174,4 +174,96 @@ test('monitor stdio: pipes, log and attach socket right after DAEMONIZE, before 
   assert.deepEqual(find(compileInitPlan(options(spec, { mode: 'wait', stdio: { stdin: false } })), 'STDIO_PIPES'), [[0]]);
   assert.throws(() => compileInitPlan(options(spec, { mode: 'exit', stdio })), /mode wait/);
   assert.throws(() => compileInitPlan(options(spec, { mode: 'wait', stdio: { stdin: false, attachSocket: `/${'a'.repeat(107)}` } })), /longer than 107 bytes/);
+});
+
+const ORIGIN = '/proc/4242/ns';
+const prepared = { flags: SPARE_NAMESPACES, origin: ORIGIN };
+
+/** The plan from CLONE on, as op and arguments, without the steps the preparation makes moot. */
+function fromClone(plan: Plan): unknown[][] {
+  return plan.slice(ops(plan).indexOf('CLONE') + 1).filter((s) => s.op !== 'LOOPBACK_UP').map((s) => [s.op, ...s.args]);
+}
+
+test('a prepared spare\'s network, ipc and uts namespaces become the container\'s: not cloned, lo not brought up again', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.hostname = 'box';
+  const fresh = compileInitPlan(options(spec));
+  const plan = compileInitPlan(options(spec, { prepared }));
+  const freshFlags = Number(find(fresh, 'CLONE')[0]![0]);
+  const flags = Number(find(plan, 'CLONE')[0]![0]);
+  assert.equal(freshFlags & SPARE_NAMESPACES, SPARE_NAMESPACES);
+  assert.equal(flags & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), 0);
+  assert.equal(flags, freshFlags & ~SPARE_NAMESPACES, 'the other namespaces are cloned as before');
+  assert.equal(find(fresh, 'LOOPBACK_UP').length, 1);
+  assert.equal(find(plan, 'LOOPBACK_UP').length, 0);
+  assert.equal(find(plan, 'SETNS').length, 0, 'nothing to leave');
+  // the launcher is as it was; parent and child (mounts, a fresh sysfs, hostname) too
+  assert.deepEqual(plan.slice(0, ops(plan).indexOf('CLONE')), fresh.slice(0, ops(fresh).indexOf('CLONE')));
+  assert.deepEqual(fromClone(plan), fromClone(fresh));
+  assert.ok(find(plan, 'MOUNT_IN_ROOT').some((args) => args[2] === 'sysfs'), 'sysfs is mounted for the container\'s own network namespace');
+  assert.deepEqual(find(plan, 'SETHOSTNAME'), [['box']]);
+});
+
+test('only the prepared namespaces are taken', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  const plan = compileInitPlan(options(spec, { prepared: { flags: CLONE_NEWUTS, origin: ORIGIN } }));
+  const flags = Number(find(plan, 'CLONE')[0]![0]);
+  assert.equal(flags & CLONE_NEWUTS, 0);
+  assert.equal(flags & (CLONE_NEWNET | CLONE_NEWIPC), CLONE_NEWNET | CLONE_NEWIPC);
+  assert.equal(find(plan, 'LOOPBACK_UP').length, 1, 'a network namespace cloned anew still needs lo up');
+  assert.equal(find(plan, 'SETNS').length, 0);
+});
+
+test('with a user namespace nothing prepared is taken: the shim goes back to its origin\'s namespaces first', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.namespaces = [...spec.linux!.namespaces!.filter((n) => n.type !== 'ipc'), { type: 'user' }, { type: 'ipc', path: '/proc/9/ns/ipc' }];
+  spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const fresh = compileInitPlan(options(spec, { cloneIntoCgroup: '/sys/fs/cgroup/berth/x', cgroupProcs: [] }));
+  const plan = compileInitPlan(options(spec, { prepared, cloneIntoCgroup: '/sys/fs/cgroup/berth/x', cgroupProcs: [] }));
+  const names = ops(plan);
+  assert.deepEqual(find(plan, 'SETNS'), [
+    [`${ORIGIN}/net`, CLONE_NEWNET],
+    [`${ORIGIN}/ipc`, CLONE_NEWIPC],
+    [`${ORIGIN}/uts`, CLONE_NEWUTS],
+    ['/proc/9/ns/ipc', CLONE_NEWIPC],
+  ]);
+  const firstSetns = names.indexOf('SETNS');
+  // before anything that creates files or opens paths for the monitor or the container
+  assert.ok(names.slice(0, firstSetns).every((op) => op === 'SET_DUMPABLE' || op === 'DEVICE_FILTER'), names.slice(0, firstSetns).join(' '));
+  assert.ok(names.lastIndexOf('SETNS') < names.indexOf('CLONE'));
+  assert.equal(Number(find(plan, 'CLONE')[0]![0]), Number(find(fresh, 'CLONE')[0]![0]), 'every namespace is cloned anew');
+  assert.ok(Number(find(plan, 'CLONE')[0]![0]) & CLONE_NEWNET);
+  assert.deepEqual(find(plan, 'LOOPBACK_UP'), find(fresh, 'LOOPBACK_UP'));
+  assert.deepEqual(fromClone(plan), fromClone(fresh));
+});
+
+test('a container on the host network leaves the prepared one; a joined one is entered after leaving', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
+  let plan = compileInitPlan(options(spec, { prepared }));
+  assert.deepEqual(find(plan, 'SETNS'), [[`${ORIGIN}/net`, CLONE_NEWNET]]);
+  assert.equal(Number(find(plan, 'CLONE')[0]![0]) & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), 0, 'ipc and uts taken');
+  assert.equal(find(plan, 'LOOPBACK_UP').length, 0);
+
+  spec.linux!.namespaces.push({ type: 'network', path: '/run/berth/netns/x' });
+  plan = compileInitPlan(options(spec, { prepared, mode: 'wait', detach: true }));
+  assert.deepEqual(find(plan, 'SETNS'), [[`${ORIGIN}/net`, CLONE_NEWNET], ['/run/berth/netns/x', CLONE_NEWNET]]);
+  const names = ops(plan);
+  assert.ok(names.indexOf('SETNS') < names.indexOf('DAEMONIZE'));
+  assert.ok(names.lastIndexOf('SETNS') < names.indexOf('CLONE'));
+  assert.equal(Number(find(plan, 'CLONE')[0]![0]) & CLONE_NEWNET, 0);
+  assert.equal(find(plan, 'LOOPBACK_UP').length, 0);
+});
+
+test('a spare prepares only namespaces a container can take as they are, and brings lo up in a network one', () => {
+  assert.deepEqual(sparePreparationPlan(SPARE_NAMESPACES), [step('UNSHARE', SPARE_NAMESPACES), step('LOOPBACK_UP'), step('PREPARED')]);
+  assert.deepEqual(sparePreparationPlan(CLONE_NEWIPC | CLONE_NEWUTS), [step('UNSHARE', CLONE_NEWIPC | CLONE_NEWUTS), step('PREPARED')]);
+  for (const flag of [CLONE_NEWPID, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUSER]) {
+    assert.throws(() => sparePreparationPlan(CLONE_NEWNET | flag), /prepare spare shim: namespaces 0x[0-9a-f]+ cannot be made ahead/);
+  }
 });

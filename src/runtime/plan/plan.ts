@@ -71,6 +71,7 @@ export const Op = {
   UMOUNT: 61,
   CLONE_INTO_CGROUP: 62,
   SERVE: 63,
+  PREPARED: 64,
 } as const;
 
 export type OpName = keyof typeof Op;

@@ -5,13 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { step } from '../plan/plan.ts';
-import { ShimConnection, parseMessage, releaseSpareShims, shimError, spareShims } from './shim-client.ts';
+import { Op, step } from '../plan/plan.ts';
+import { SPARE_NAMESPACES } from '../plan/compile.ts';
+import { ShimConnection, parseMessage, releaseSpareShims, shimError, spareShims, type ShimMessage } from './shim-client.ts';
 
 test('parses every message the shim sends', () => {
   assert.deepEqual(parseMessage('pid 4242'), { type: 'pid', pid: 4242 });
@@ -121,6 +122,121 @@ test('a start takes a spare spawned ahead (same configuration only); the rest ar
     assert.equal((await spawnedAfter.exited).signal, 'SIGKILL');
     spawnedAfter.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A stand-in that takes a spare's preparation plan (last op PREPARED, 64) and answers it with
+// ANSWER, then serves the next plan as a shim that ran it: `pid <records>`, `exit 0`. Each
+// process logs its pid and the last op of its first plan beside itself.
+const FAKE_SPARE = `#!/usr/bin/env python3
+import os, struct, sys
+sock = os.fdopen(3, 'rb+', buffering=0)
+def read_exact(n):
+    data = b''
+    while len(data) < n:
+        chunk = sock.read(n - len(data))
+        if not chunk:
+            sys.exit(125)
+        data += chunk
+    return data
+def read_plan():
+    head = read_exact(16)
+    total, count = struct.unpack('<II', head[8:16])
+    body = read_exact(total - 16)
+    ops, at = [], 0
+    for _ in range(count):
+        op, nargs = struct.unpack('<II', body[at:at + 8])
+        at += 8
+        for _ in range(nargs):
+            at += 4 + struct.unpack('<I', body[at:at + 4])[0]
+        ops.append(op)
+    return ops
+ops = read_plan()
+with open(os.path.join(os.path.dirname(sys.argv[0]), 'log'), 'a') as log:
+    log.write('%d %d\\n' % (os.getpid(), ops[-1]))
+if ops[-1] == 64:
+    sock.write(b'ANSWER\\n')
+    ops = read_plan()
+sock.write(('pid %d\\nexit 0\\n' % len(ops)).encode())
+`;
+
+function fakeSpare(dir: string, answer: string): string {
+  const fake = join(dir, 'fake-shim');
+  writeFileSync(fake, FAKE_SPARE.replace('ANSWER', answer));
+  chmodSync(fake, 0o755);
+  return fake;
+}
+
+/** pid and last op of the first plan of every fake started so far. */
+function fakeLog(dir: string): Array<[number, number]> {
+  return readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number) as [number, number]);
+}
+
+async function until(check: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return check();
+}
+
+/** Every message to EOF, and how the shim exited; then lets it go. */
+async function drain(conn: ShimConnection): Promise<{ messages: ShimMessage[]; code: number | null }> {
+  const messages: ShimMessage[] = [];
+  for (let message = await conn.next(); message !== undefined; message = await conn.next()) messages.push(message);
+  // close() unrefs the child: its exit must be awaited before
+  const { code } = await conn.exited;
+  conn.close();
+  return { messages, code };
+}
+
+/** What the fake reports for the 4-record plans below, run to the end. */
+const RAN = { messages: [{ type: 'pid', pid: 4 }, { type: 'exit', code: 0 }], code: 0 };
+
+test('a prepared spare gets the plan compiled for its namespaces; an unprepared start does not take it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-shim-client-'));
+  try {
+    const fake = fakeSpare(dir, 'prepared');
+    const stdio: Array<'ignore'> = ['ignore', 'ignore', 'ignore'];
+    await spareShims(1, { shimPath: fake, stdio, spareNamespaces: SPARE_NAMESPACES });
+    // resolved once the spare has answered
+    const [[sparePid, lastOp]] = fakeLog(dir) as [[number, number]];
+    assert.equal(lastOp, Op.PREPARED);
+    const plan = [step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 1, '/bin/true')];
+
+    const other = await ShimConnection.start(plan, { shimPath: fake, stdio, takeSpare: true });
+    assert.notEqual(other.child.pid, sparePid, 'spares prepared with namespaces are for starts that expect them');
+    assert.deepEqual(await drain(other), RAN);
+
+    const compiledFor: number[] = [];
+    const conn = await ShimConnection.start((prepared) => (compiledFor.push(prepared), plan), { shimPath: fake, stdio, takeSpare: true, spareNamespaces: SPARE_NAMESPACES });
+    assert.equal(conn.child.pid, sparePid);
+    assert.deepEqual(compiledFor, [SPARE_NAMESPACES]);
+    assert.deepEqual(await drain(conn), RAN);
+  } finally {
+    await releaseSpareShims();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a spare whose preparation fails is killed, and the start spawns a fresh shim with the plan for none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-shim-client-'));
+  try {
+    const fake = fakeSpare(dir, 'error 1 unshare: flags 0x4c000000');
+    const stdio: Array<'ignore'> = ['ignore', 'ignore', 'ignore'];
+    await spareShims(1, { shimPath: fake, stdio, spareNamespaces: SPARE_NAMESPACES });
+    const [[sparePid, lastOp]] = fakeLog(dir) as [[number, number]];
+    assert.equal(lastOp, Op.PREPARED);
+    assert.ok(await until(() => !existsSync(`/proc/${sparePid}`)), 'the failed spare is killed and reaped');
+
+    const plan = [step('CLONE', 0), step('EXIT'), step('CHILD'), step('EXEC', '', 1, '/bin/true')];
+    const compiledFor: number[] = [];
+    const conn = await ShimConnection.start((prepared) => (compiledFor.push(prepared), plan), { shimPath: fake, stdio, takeSpare: true, spareNamespaces: SPARE_NAMESPACES });
+    assert.notEqual(conn.child.pid, sparePid);
+    assert.deepEqual(compiledFor, [0]);
+    assert.deepEqual(await drain(conn), RAN);
+    // the fresh shim's first plan is the container's, not a preparation
+    assert.deepEqual(fakeLog(dir).at(-1), [conn.child.pid, Op.EXEC]);
+  } finally {
+    await releaseSpareShims();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { EngineError, SyscallError } from '../../util/errors.ts';
 import { encodePlan } from '../plan/plan.ts';
 import type { Plan } from '../plan/plan.ts';
+import { sparePreparationPlan } from '../plan/compile.ts';
 
 export type ShimMessage =
   | { type: 'pid'; pid: number }
@@ -22,6 +23,7 @@ export type ShimMessage =
   | { type: 'ready' }
   | { type: 'console-ready' }
   | { type: 'done' }
+  | { type: 'prepared' }
   | { type: 'exit'; code: number }
   | { type: 'error'; errno: number; step: string; detail: string };
 
@@ -41,6 +43,8 @@ export interface ShimStartOptions {
    * is one. Ignored with extraFds, env or cwd.
    */
   takeSpare?: boolean;
+  /** With takeSpare: the spares prepared with these namespaces (spareShims' `namespaces`). */
+  spareNamespaces?: number;
 }
 
 export interface ShimExit {
@@ -99,6 +103,7 @@ export function parseMessage(line: string): ShimMessage {
     case 'ready':
     case 'console-ready':
     case 'done':
+    case 'prepared':
       if (!rest) return { type: word };
       break;
     case 'error': {
@@ -119,6 +124,8 @@ interface SpawnedShim {
   child: ChildProcess;
   socket: Socket;
   exited: Promise<ShimExit>;
+  /** CLONE_NEW* flags of the namespaces the shim sits in already (a prepared spare), else 0. */
+  prepared: number;
 }
 
 async function spawnShim(path: string, options: ShimStartOptions): Promise<SpawnedShim> {
@@ -137,7 +144,7 @@ async function spawnShim(path: string, options: ShimStartOptions): Promise<Spawn
   child.on('error', () => {});
   const socket = child.stdio[3] as Socket | null | undefined;
   if (!socket) throw new EngineError('internal', `spawn ${path}: no fd 3`);
-  return { child, socket, exited };
+  return { child, socket, exited, prepared: 0 };
 }
 
 /** Spare shims per spawn configuration, each blocked reading its plan. */
@@ -145,7 +152,40 @@ const spares = new Map<string, Array<Promise<SpawnedShim | undefined>>>();
 
 function spareKey(path: string, options: ShimStartOptions): string | undefined {
   if (options.extraFds?.length || options.env || options.cwd) return undefined;
-  return JSON.stringify([path, options.stdio ?? null]);
+  return JSON.stringify([path, options.stdio ?? null, options.spareNamespaces ?? 0]);
+}
+
+/** The first line the shim sends, or undefined when the socket ends first. */
+function firstLine(socket: Socket): Promise<string | undefined> {
+  return new Promise((resolveLine) => {
+    let text = '';
+    const done = (line?: string): void => {
+      socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onEnd);
+      resolveLine(line);
+    };
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      const newline = text.indexOf('\n');
+      if (newline >= 0) done(text.slice(0, newline));
+    };
+    const onEnd = (): void => done();
+    socket.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', onEnd);
+  });
+}
+
+/**
+ * Has a spare make the namespaces a container will get ahead of it (sparePreparationPlan): the
+ * start then clones into them instead of creating them. Undefined when the shim could not.
+ */
+async function prepareSpare(spawned: SpawnedShim, namespaces: number): Promise<SpawnedShim | undefined> {
+  spawned.socket.write(encodePlan(sparePreparationPlan(namespaces)));
+  // a start may be waiting for this spare: the answer must keep the process up
+  spawned.socket.ref();
+  const answer = await firstLine(spawned.socket);
+  spawned.socket.unref();
+  if (answer === 'prepared') return { ...spawned, prepared: namespaces };
+  spawned.child.kill('SIGKILL');
+  return undefined;
 }
 
 /**
@@ -154,11 +194,14 @@ function spareKey(path: string, options: ShimStartOptions): string | undefined {
  * as the heap grows. For long-lived callers (the daemon), at a moment nothing waits on them:
  * a spawn blocks the event loop, and on a busy host it competes for the CPU with the shim it
  * would save time for. The spares keep nothing alive: each exits when this process does (EOF
- * on its plan socket).
+ * on its plan socket). Resolves once they are ready.
  */
-export function spareShims(count: number, options: Pick<ShimStartOptions, 'stdio' | 'shimPath'> = {}): void {
+export function spareShims(count: number, options: Pick<ShimStartOptions, 'stdio' | 'shimPath' | 'spareNamespaces'> = {}): Promise<void> {
   const path = options.shimPath ?? shimPath();
   const key = spareKey(path, options)!;
+  const namespaces = options.spareNamespaces ?? 0;
+  // before any spawn: flags that cannot be made ahead are the caller's error
+  if (namespaces) sparePreparationPlan(namespaces);
   const pool = spares.get(key) ?? [];
   spares.set(key, pool);
   while (pool.length < count) {
@@ -168,12 +211,13 @@ export function spareShims(count: number, options: Pick<ShimStartOptions, 'stdio
           spawned.child.unref();
           spawned.socket.unref();
           spawned.socket.on('error', () => {});
-          return spawned;
+          return namespaces ? prepareSpare(spawned, namespaces) : spawned;
         },
         () => undefined,
       ),
     );
   }
+  return Promise.all(pool).then(() => {});
 }
 
 /**
@@ -227,14 +271,24 @@ export class ShimConnection {
     socket.unref();
   }
 
-  /** Spawns the shim (or takes the spare one) and writes the plan on its fd 3. */
-  static async start(plan: Plan, options: ShimStartOptions = {}): Promise<ShimConnection> {
+  /**
+   * Spawns the shim (or takes a spare one) and writes the plan on its fd 3. A plan that depends
+   * on the shim is a function of the namespaces it was prepared with (0: none, a fresh shim).
+   */
+  static async start(plan: Plan | ((prepared: number) => Plan), options: ShimStartOptions = {}): Promise<ShimConnection> {
     const path = options.shimPath ?? shimPath();
     const key = options.takeSpare ? spareKey(path, options) : undefined;
     let spawned = key === undefined ? undefined : await takeSpare(key);
-    spawned ??= await spawnShim(path, options);
+    spawned ??= await spawnShim(path, { ...options, spareNamespaces: 0 });
+    let encoded: Buffer;
+    try {
+      encoded = encodePlan(typeof plan === 'function' ? plan(spawned.prepared) : plan);
+    } catch (err) {
+      spawned.socket.destroy(); // EOF before a plan: the shim exits 125
+      throw err;
+    }
     const conn = new ShimConnection(spawned.child, spawned.socket, spawned.exited);
-    spawned.socket.write(encodePlan(plan));
+    spawned.socket.write(encoded);
     return conn;
   }
 

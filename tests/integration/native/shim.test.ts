@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, S_IFCHR, makedev } from '../../../src/runtime/plan/constants.ts';
 import { Op, encodePlan, step } from '../../../src/runtime/plan/plan.ts';
 import type { OpName, Plan, PlanStep } from '../../../src/runtime/plan/plan.ts';
-import { ShimConnection, shimError, shimPath } from '../../../src/runtime/shim/shim-client.ts';
+import { ShimConnection, releaseSpareShims, shimError, shimPath, spareShims } from '../../../src/runtime/shim/shim-client.ts';
+import { SPARE_NAMESPACES } from '../../../src/runtime/plan/compile.ts';
+import { Runtime, create, deleteContainer, start, waitExit } from '../../../src/runtime/index.ts';
+import { makeBundle, removeBundle, uniqueId, type TestBundle } from '../runtime/helpers.ts';
 import type { ShimExit, ShimMessage, ShimStartOptions } from '../../../src/runtime/shim/shim-client.ts';
 
 const MS_NOSUID = 0x2;
@@ -713,6 +716,159 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
       if (orphan) process.kill(orphan, 'SIGKILL');
       conn.close();
     }
+  });
+
+  test('PREPARED ends a plan of launcher ops, and only that', async () => {
+    const cases: Plan[] = [
+      [step('UNSHARE', CLONE_NEWUTS), step('PREPARED'), step('SET_DUMPABLE', 0)],
+      [step('UNSHARE', CLONE_NEWUTS), step('PREPARED'), step('CLONE', 0), step('WAIT', '', 0), step('CHILD'), step('EXEC', '', 1, '/bin/true')],
+      [step('CLONE', 0), step('WAIT', '', 0), step('CHILD'), step('PREPARED')],
+    ];
+    for (const plan of cases) {
+      const result = await run(plan);
+      assert.deepEqual(result.messages, [{ type: 'error', errno: 0, step: 'plan', detail: 'PREPARED must end a plan of launcher ops' }], plan.map((s) => s.op).join(' '));
+      assert.equal(result.exit.code, 125);
+    }
+  });
+
+  test('a prepared shim sits in its own namespaces, and is prepared once', async () => {
+    const conn = await ShimConnection.start([step('UNSHARE', CLONE_NEWUTS | CLONE_NEWNET), step('LOOPBACK_UP'), step('PREPARED')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    try {
+      assert.deepEqual(await conn.next(), { type: 'prepared' });
+      const pid = conn.child.pid!;
+      assert.notEqual(readlinkSync(`/proc/${pid}/ns/uts`), readlinkSync('/proc/self/ns/uts'));
+      assert.notEqual(readlinkSync(`/proc/${pid}/ns/net`), readlinkSync('/proc/self/ns/net'));
+      assert.equal(readlinkSync(`/proc/${pid}/ns/ipc`), readlinkSync('/proc/self/ns/ipc'), 'only what the plan unshared');
+      assert.match(execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-o', 'link', 'show', 'lo'], { encoding: 'utf8' }), /<LOOPBACK,UP,LOWER_UP>/);
+      conn.sendPlan([step('UNSHARE', CLONE_NEWIPC), step('PREPARED')]);
+      assert.deepEqual(await conn.next(), { type: 'error', errno: 0, step: 'plan', detail: 'a shim is prepared once' });
+      assert.equal(await conn.next(), undefined);
+      assert.equal((await conn.exited).code, 125);
+    } finally {
+      conn.child.kill('SIGKILL');
+      conn.close();
+    }
+  });
+
+  test('a prepared shim runs the plan it was kept for: the container is cloned into the prepared namespaces', async () => {
+    const prepare = [step('UNSHARE', CLONE_NEWUTS | CLONE_NEWNET), step('LOOPBACK_UP'), step('PREPARED')];
+    const sysfs = [step('MKDIR_IN_ROOT', '/sys', 0o755), step('MOUNT_IN_ROOT', 'sysfs', '/sys', 'sysfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, '')];
+    const plan = containerPlan(['/bin/sh', '-c', 'cat /sys/class/net/lo/flags; hostname; readlink /proc/self/ns/net'], {
+      flags: ALL_NS & ~(CLONE_NEWUTS | CLONE_NEWNET),
+      beforePivot: sysfs,
+      afterPivot: [step('SETHOSTNAME', 'box-prepared')],
+    });
+    const hostname = readFileSync('/proc/sys/kernel/hostname', 'utf8');
+    const fd = openSync(join(tmp, `out-${outputs++}`), 'w');
+    const conn = await ShimConnection.start(prepare, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    try {
+      assert.deepEqual(await conn.next(), { type: 'prepared' });
+      const preparedNet = readlinkSync(`/proc/${conn.child.pid}/ns/net`);
+      conn.sendPlan(plan);
+      assert.equal((await conn.next())?.type, 'pid');
+      assert.deepEqual(await conn.next(), { type: 'exit', code: 0 });
+      assert.equal(await conn.next(), undefined);
+      assert.equal((await conn.exited).code, 0);
+      const out = readFileSync(join(tmp, `out-${outputs - 1}`), 'utf8');
+      assert.equal(out, `0x9\nbox-prepared\n${preparedNet}\n`);
+      assert.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8'), hostname, 'the host keeps its hostname');
+    } finally {
+      conn.child.kill('SIGKILL');
+      conn.close();
+    }
+  });
+
+  describe('a prepared spare taken by create()', () => {
+    const hostNs = (type: string): string => readlinkSync(`/proc/self/ns/${type}`);
+    const nsOf = (pid: number, type: string): string => readlinkSync(`/proc/${pid}/ns/${type}`);
+    const stdio: Array<'ignore'> = ['ignore', 'ignore', 'ignore'];
+    let stateRoot = '';
+    let runtime: Runtime;
+
+    before(() => {
+      stateRoot = mkdtempSync(join('/run', 'berth-test-prepared-'));
+      runtime = new Runtime({ root: stateRoot });
+    });
+
+    after(async () => {
+      await releaseSpareShims();
+      if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
+    });
+
+    /** Prepares one spare as the daemon does and returns its pid: the child of ours in a network namespace of its own. */
+    async function preparedSpare(): Promise<number> {
+      await spareShims(1, { stdio, spareNamespaces: SPARE_NAMESPACES });
+      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
+      const spares = children.filter((pid) => {
+        try {
+          return nsOf(pid, 'net') !== hostNs('net');
+        } catch {
+          return false; // ps itself, gone
+        }
+      });
+      assert.equal(spares.length, 1, `one prepared spare among ${children.join(' ')}`);
+      return spares[0]!;
+    }
+
+    /** Creates the container on the spare, hands it to `check`, then starts it and reports its exit code. */
+    async function withContainer(bundle: TestBundle, check: (pid: number, shimPid: number) => void): Promise<number> {
+      const id = uniqueId('prepared');
+      const created = await create(runtime, id, { bundle: bundle.dir, mode: 'wait', stdio, takeSpareShim: true });
+      try {
+        check(created.record.pid, created.shim.child.pid!);
+        await start(runtime, id);
+        return (await waitExit(created.shim)).code;
+      } finally {
+        created.shim.close();
+        await deleteContainer(runtime, id, { force: true });
+        removeBundle(bundle);
+      }
+    }
+
+    test('without a user namespace the container gets the prepared network, ipc and uts namespaces, lo up', async () => {
+      const hostname = readFileSync('/proc/sys/kernel/hostname', 'utf8');
+      const spare = await preparedSpare();
+      const prepared = Object.fromEntries(['net', 'ipc', 'uts'].map((type) => [type, nsOf(spare, type)]));
+      for (const type of ['net', 'ipc', 'uts']) assert.notEqual(prepared[type], hostNs(type), type);
+      const bundle = makeBundle(['sh', '-c', 'hostname | grep -qx berth-prepared && grep -q "^ *lo:" /proc/net/dev'], (spec) => {
+        spec.hostname = 'berth-prepared';
+      });
+      const code = await withContainer(bundle, (pid, shimPid) => {
+        assert.equal(shimPid, spare, 'create took the spare');
+        for (const type of ['net', 'ipc', 'uts']) assert.equal(nsOf(pid, type), prepared[type], `${type}: the prepared one`);
+        for (const type of ['pid', 'mnt']) assert.notEqual(nsOf(pid, type), hostNs(type), `${type}: cloned anew`);
+        const lo = execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-o', 'link', 'show', 'lo'], { encoding: 'utf8' });
+        assert.match(lo, /<LOOPBACK,UP,LOWER_UP>/);
+        assert.equal(execFileSync('nsenter', ['-t', String(pid), '-u', 'hostname'], { encoding: 'utf8' }), 'berth-prepared\n');
+        assert.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8'), hostname, 'the host keeps its hostname');
+      });
+      assert.equal(code, 0);
+    });
+
+    test('with a user namespace the spare goes back to the host\'s namespaces and the container gets new ones', async () => {
+      const spare = await preparedSpare();
+      const prepared = Object.fromEntries(['net', 'ipc', 'uts'].map((type) => [type, nsOf(spare, type)]));
+      const bundle = makeBundle(['sh', '-c', 'hostname | grep -qx berth-userns && grep -q "^ *lo:" /proc/net/dev'], (spec) => {
+        spec.hostname = 'berth-userns';
+        spec.linux!.namespaces!.push({ type: 'user' });
+        spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        // as security.test.ts: a cgroup mount needs a cgroup namespace the user namespace owns
+        spec.mounts = spec.mounts!.filter((m) => m.destination !== '/sys/fs/cgroup');
+      });
+      const code = await withContainer(bundle, (pid, shimPid) => {
+        assert.equal(shimPid, spare, 'create took the spare');
+        for (const type of ['net', 'ipc', 'uts']) {
+          assert.equal(nsOf(shimPid, type), hostNs(type), `${type}: the monitor is back in the host's`);
+          assert.notEqual(nsOf(pid, type), prepared[type], `${type}: not the prepared one (owned by the host's user namespace)`);
+          assert.notEqual(nsOf(pid, type), hostNs(type), `${type}: not the host's`);
+        }
+        assert.notEqual(nsOf(pid, 'user'), hostNs('user'));
+        assert.match(execFileSync('nsenter', ['-t', String(pid), '-n', 'ip', '-o', 'link', 'show', 'lo'], { encoding: 'utf8' }), /<LOOPBACK,UP,LOWER_UP>/);
+      });
+      assert.equal(code, 0);
+    });
   });
 });
 

@@ -82,6 +82,24 @@ describe('overlay snapshotter', { skip: !isRoot && 'needs root' }, () => {
     assert.deepEqual(await readdir(join(root, 'snapshots')), []);
   });
 
+  it('prepares without syncing when asked, and flush() syncs what is there', async () => {
+    const root = join(base, 'flush');
+    const s = await OverlaySnapshotter.open(root);
+    // nothing written yet: there is nothing to sync, and that is no error
+    await s.flush();
+    await s.prepare('base-active');
+    await s.commit('base', 'base-active');
+    const [prepared, flushed] = await Promise.all([s.prepare('container', 'base', { labels: { owner: 'x' }, durable: false }), s.flush()]);
+    assert.equal(prepared.length, 1);
+    assert.equal(flushed, undefined);
+    // flush() waited for the prepare: the change is in the file, as a reopen reads it
+    const reopened = await OverlaySnapshotter.open(root);
+    assert.deepEqual(await reopened.stat('container'), await s.stat('container'));
+    assert.equal((await reopened.stat('container')).labels['owner'], 'x');
+    await reopened.remove('container');
+    await reopened.remove('base');
+  });
+
   it('stores a base layer shared by two images once, under its chainID', async () => {
     const store = new DirBlobStore(join(base, 'blobs-shared'));
     const s = await OverlaySnapshotter.open(join(base, 'shared'));
