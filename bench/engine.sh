@@ -10,7 +10,8 @@
 #   start    daemon-side create→running: engine-start.ts times POST /containers/create and
 #            POST /containers/{id}/start over the socket (keep-alive, no CLI). Target ≤ 5 ms.
 #   density  N idle `docker run -d busybox sleep 3600`: per container the kernel memory added
-#            (Δ SUnreclaim+KernelStack+PageTables+Percpu, and memcg usage of its cgroup beside it),
+#            (Δ SUnreclaim+KernelStack+PageTables+Percpu+Shmem — Shmem: state files on the exec
+#            root's tmpfs —, and memcg usage of its cgroup beside it),
 #            PSS of the berth-shim monitor (the process we add), the sleep's PSS apart, berthd's
 #            growth; `docker ps` latency with N containers. Target ≤ 450 kB per container.
 # NODE_EXTRA_CA_CERTS is unset for every run (lib.sh). The EXIT trap removes every container
@@ -211,11 +212,12 @@ jq -r '.createToRunning | sort | (if length % 2 == 1 then .[(length - 1) / 2] el
 echo
 
 # -- density -----------------------------------------------------------------------------------------
-# kernel_kb: SUnreclaim + KernelStack + PageTables + Percpu, kB; avail_kb: MemAvailable
-kernel_kb() { awk '/^(SUnreclaim|KernelStack|PageTables|Percpu):/ { s += $2 } END { print s }' /proc/meminfo; }
-# the four counters one by one (kB, in that order): page tables and kernel stacks swing with
+# kernel_kb: SUnreclaim + KernelStack + PageTables + Percpu + Shmem (the runtime state on the
+# exec root's tmpfs is memory too), kB; avail_kb: MemAvailable
+kernel_kb() { awk '/^(SUnreclaim|KernelStack|PageTables|Percpu|Shmem):/ { s += $2 } END { print s }' /proc/meminfo; }
+# the counters one by one (kB, in that order): page tables and kernel stacks swing with
 # other sessions' processes, SUnreclaim much less, so the split tells noise from a real change
-kernel_parts() { awk '/^(SUnreclaim|KernelStack|PageTables|Percpu):/ { v[$1] = $2 } END { print v["SUnreclaim:"], v["KernelStack:"], v["PageTables:"], v["Percpu:"] }' /proc/meminfo; }
+kernel_parts() { awk '/^(SUnreclaim|KernelStack|PageTables|Percpu|Shmem):/ { v[$1] = $2 } END { print v["SUnreclaim:"], v["KernelStack:"], v["PageTables:"], v["Percpu:"], v["Shmem:"] }' /proc/meminfo; }
 avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 # started PID: its start time in clock ticks (pid_max is 32768 here: pids come back quickly)
 started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
@@ -295,8 +297,8 @@ awk -v n="$N" -v k="$((k1 - k0))" -v a="$((a0 - a1))" -v sh="$shim_pss_sum" -v s
 	printf "| per container | kB |\n|---|---:|\n"
 	printf "| **accounted** = kernel Δ + shim PSS | **%.0f** |\n", k / n + sh / n
 	printf "| accounted by memcg = container memcg (median) + shim PSS | %.0f |\n", mc + sh / n
-	printf "| kernel Δ (SUnreclaim + KernelStack + PageTables + Percpu) | %.0f |\n", k / n
-	printf "| … SUnreclaim / KernelStack / PageTables / Percpu | %.0f / %.0f / %.0f / %.0f |\n", (e[1] - b[1]) / n, (e[2] - b[2]) / n, (e[3] - b[3]) / n, (e[4] - b[4]) / n
+	printf "| kernel Δ (SUnreclaim + KernelStack + PageTables + Percpu + Shmem) | %.0f |\n", k / n
+	printf "| … SUnreclaim / KernelStack / PageTables / Percpu / Shmem | %.0f / %.0f / %.0f / %.0f / %.0f |\n", (e[1] - b[1]) / n, (e[2] - b[2]) / n, (e[3] - b[3]) / n, (e[4] - b[4]) / n, (e[5] - b[5]) / n
 	printf "| berth-shim PSS (mean of %d) | %.0f |\n", n, sh / n
 	printf "| berthd PSS growth / %d | %.0f |\n", n, d / n
 	printf "| container memcg `memory.usage_in_bytes` (median; includes the sleep) | %.0f |\n", mc

@@ -35,9 +35,10 @@ export async function removeContainer(ctx: DaemonContext, c: Container, options:
         await deleteContainer(ctx.runtime, c.id, { force: true }).catch(() => {});
       }
       await teardownNetwork(ctx, c);
-      // not fsynced: a host crash may list the layer again, and the next start removes it (monitor.ts)
-      await ctx.images.snapshotter.remove(c.record.SnapshotKey, { durable: false }).catch((err: unknown) => {
-        if (!(err instanceof Error && /not found|no such/i.test(err.message))) throw err;
+      // Not waited for, nor fsynced: should it fail, or a crash come first, the layer is listed
+      // again, and the next start of the daemon removes it (monitor.ts, removeOrphanLayers).
+      ctx.images.snapshotter.remove(c.record.SnapshotKey, { durable: false }).catch((err: unknown) => {
+        if (!(err instanceof Error && /not found|no such/i.test(err.message))) ctx.warn(`remove the layer of container ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
       });
       // The unmount (after a `--rm` exit, the runtime's delete too) finishes behind the removal:
       // the directory, with the mount point in it, leaves its place once it is done (a failure

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { atomicWrite, atomicWriteSync } from '../util/atomic-write.ts';
+import { atomicWrite } from '../util/atomic-write.ts';
 import { removeInBackground, sweepTrash } from '../util/trash.ts';
 import { EngineError, errorCode, failedPrecondition, invalidArgument, notFound } from '../util/errors.ts';
 import { writeDiff } from './diff.ts';
@@ -96,8 +96,7 @@ export class OverlaySnapshotter implements Snapshotter {
       const result = await fn(draft);
       const path = join(this.root, 'metadata.json');
       const text = JSON.stringify(draft, null, 1);
-      if (options.durable === false) atomicWriteSync(path, text, { durable: false });
-      else await atomicWrite(path, text);
+      await atomicWrite(path, text, { durable: options.durable !== false });
       this.#meta = draft;
       return result;
     });
