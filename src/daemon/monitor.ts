@@ -57,7 +57,9 @@ export function monitorContainer(ctx: DaemonContext, c: Container, shim?: ShimCo
   void (async () => {
     const exit = await awaitExitFile(exitFilePath(c.dir), { ...(hint ? { hint } : {}), signal });
     if (!exit) return;
-    await hint;
+    // a failed set-up or exec (125–127) reports why on the socket before it ends: wait for the
+    // words; a clean exit has none to wait for
+    if (exit.exitCode !== 0) await hint;
     await handleExit(ctx, c, exit, errors.join('; '));
   })().catch((err: unknown) => ctx.warn(`monitor container ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
 }
@@ -69,10 +71,12 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   // The runtime's delete (what is left in the cgroups killed, the cgroups removed), then the
   // rootfs unmount: a removal follows a `--rm` exit at once and lets both finish behind it;
   // anyone else (a restart, a start, cp) needs them done now.
-  const releasing = (async () => {
+  const release = async (): Promise<void> => {
     await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => ctx.warn(`delete runtime state of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
     await unmountOnHost(rootfsDir(c.dir));
-  })();
+  };
+  // behind a removal it starts once the removal has replied: its cgroup removals are synchronous
+  const releasing = autoRemove ? new Promise<void>((resolve) => setImmediate(resolve)).then(release) : release();
   if (autoRemove) {
     c.releasing = releasing;
     releasing.catch(() => {}); // reported by the removal
