@@ -57,9 +57,9 @@ export function monitorContainer(ctx: DaemonContext, c: Container, shim?: ShimCo
   void (async () => {
     const exit = await awaitExitFile(exitFilePath(c.dir), { ...(hint ? { hint } : {}), signal });
     if (!exit) return;
-    // a failed set-up or exec (125–127) reports why on the socket before it ends: wait for the
-    // words; a clean exit has none to wait for
-    if (exit.exitCode !== 0) await hint;
+    // the shim's `exit` comes once the attach clients have all the output and their exit frame:
+    // nothing may be torn down before it (a `--rm` removal would cut the output short)
+    await hint;
     await handleExit(ctx, c, exit, errors.join('; '));
   })().catch((err: unknown) => ctx.warn(`monitor container ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
 }
