@@ -26,7 +26,16 @@ export async function deleteContainer(rt: Runtime, id: string, options: { force?
     if (!options.force) throw failedPrecondition(`cannot delete container ${id} that is not stopped: ${status}`);
     await cgroup.killAllAndWait(9);
   }
+  await releaseStopped(rt, record, cgroup);
+}
+
+/**
+ * The end of a delete, for a container whose init is known to be gone: a foreground `run` calls
+ * it with the record it created once the shim has reported the exit, without reading the state
+ * back or asking the kernel again.
+ */
+export async function releaseStopped(rt: Runtime, record: ContainerRecord, cgroup = loadCgroup(record)): Promise<void> {
   await cgroup.destroy();
-  await rt.store.remove(id);
+  await rt.store.remove(record.id);
   await runHooksWarn('poststop', record.config.hooks?.poststop, toState(record, 'stopped'), rt.warn);
 }

@@ -5,8 +5,9 @@
 
 import { create, type CreateOptions } from './create.ts';
 import { start } from './start.ts';
-import { deleteContainer } from './delete.ts';
+import { deleteContainer, releaseStopped } from './delete.ts';
 import { waitExit, type ExitReport } from './exec.ts';
+import { processAlive } from './state/state-store.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface RunOptions extends Omit<CreateOptions, 'mode' | 'relayConsole'> {
@@ -17,7 +18,7 @@ export interface RunOptions extends Omit<CreateOptions, 'mode' | 'relayConsole'>
 
 export async function run(rt: Runtime, id: string, options: RunOptions): Promise<ExitReport> {
   const detach = options.detach ?? false;
-  const { shim } = await create(rt, id, {
+  const { shim, record } = await create(rt, id, {
     ...options,
     mode: detach ? 'exit' : 'wait',
     relayConsole: !detach && !options.consoleSocket,
@@ -35,6 +36,11 @@ export async function run(rt: Runtime, id: string, options: RunOptions): Promise
     return { code: 0 };
   }
   const report = await waitExit(shim);
-  if (!options.keep) await deleteContainer(rt, id, { force: true });
+  if (!options.keep) {
+    // The shim reports the exit once it has reaped the init, and the record is the one create
+    // made: nothing to read back. A shim that died first may have left the init running.
+    if (processAlive(record)) await deleteContainer(rt, id, { force: true });
+    else await releaseStopped(rt, record);
+  }
   return report;
 }

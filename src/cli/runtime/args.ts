@@ -4,7 +4,6 @@
  * such as containerd and podman rely on runc's exact spelling.
  */
 
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { invalidArgument } from '../../util/errors.ts';
 
 export interface GlobalOptions {
@@ -16,7 +15,13 @@ export interface GlobalOptions {
   rootless?: string;
 }
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export interface OptionDefinition {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+}
+
+export type OptionSpec = Record<string, OptionDefinition>;
 
 const GLOBAL_OPTIONS: OptionSpec = {
   root: { type: 'string' },
@@ -77,11 +82,71 @@ export function parse(args: string[], options: OptionSpec, command: string): Par
   // urfave/cli (runc) also accepts single-dash long flags such as `-bundle`: normalise them.
   const normalised = args.map((arg) => (/^-[a-z][a-z-]+/.test(arg) && options[arg.slice(1).split('=')[0]!] ? `-${arg}` : arg));
   try {
-    const { values, positionals } = parseArgs({ args: normalised, options, allowPositionals: true, strict: true });
-    return { values: values as Parsed['values'], positionals };
+    return parseStrict(normalised, options);
   } catch (err) {
-    throw invalidArgument(`${command}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}`, err);
+    throw invalidArgument(`${command}: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * node:util's parseArgs in strict mode with positionals allowed, and its messages. Not node:util
+ * itself: under Bun, loading that module costs ~2 ms of every CLI call's start-up.
+ */
+function parseStrict(args: string[], options: OptionSpec): Parsed {
+  const values: Parsed['values'] = {};
+  const positionals: string[] = [];
+  const byShort = new Map<string, string>();
+  for (const [name, option] of Object.entries(options)) if (option.short) byShort.set(option.short, name);
+  const label = (name: string): string => (options[name]!.short ? `-${options[name]!.short}, --${name}` : `--${name}`);
+  const store = (name: string, value: string | boolean): void => {
+    if (!options[name]!.multiple) values[name] = value;
+    else ((values[name] ??= []) as Array<string | boolean>).push(value);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    // the value of a string option given as the next argument
+    const next = (name: string, short: boolean): string => {
+      const value = args[i + 1];
+      if (value === undefined) throw new Error(`Option '${label(name)} <value>' argument missing`);
+      if (value.length > 1 && value.startsWith('-')) {
+        const given = short ? `-${options[name]!.short}` : `--${name}`;
+        const example = short ? `'--${name}=-XYZ' or '-${options[name]!.short}-XYZ'` : `'--${name}=-XYZ'`;
+        throw new Error(`Option '${given}' argument is ambiguous.\nDid you forget to specify the option argument for '${given}'?\nTo specify an option argument starting with a dash use ${example}.`);
+      }
+      i++;
+      return value;
+    };
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq === -1 ? undefined : eq);
+      if (!Object.hasOwn(options, name)) throw new Error(`Unknown option '--${name}'`);
+      if (options[name]!.type === 'boolean') {
+        if (eq !== -1) throw new Error(`Option '${label(name)}' does not take an argument`);
+        store(name, true);
+      } else {
+        store(name, eq === -1 ? next(name, false) : arg.slice(eq + 1));
+      }
+    } else if (arg.startsWith('-') && arg !== '-') {
+      // -x, -xVALUE, or a group of boolean flags such as -dk
+      for (let j = 1; j < arg.length; j++) {
+        const name = byShort.get(arg[j]!);
+        if (name === undefined) throw new Error(`Unknown option '-${arg[j]}'`);
+        if (options[name]!.type === 'boolean') {
+          store(name, true);
+          continue;
+        }
+        store(name, j + 1 < arg.length ? arg.slice(j + 1) : next(name, true));
+        break;
+      }
+    } else {
+      positionals.push(arg);
+    }
+  }
+  return { values, positionals };
 }
 
 export function requireId(positionals: string[], command: string): string {
