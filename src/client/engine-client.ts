@@ -5,9 +5,9 @@
  * Kept free of the engine's modules so a CLI call loads little.
  */
 
-import type { Socket } from 'node:net';
 import { EngineError, type ErrorKind } from '../util/errors.ts';
 import { send, type Http1Answer, type Http1Response } from './http1.ts';
+import type { EngineSocket } from './transport.ts';
 
 /** A response whose body is read as it arrives: `statusCode`, lower-cased `headers`, a Readable. */
 export type ApiResponse = Http1Response;
@@ -143,7 +143,7 @@ export class EngineClient {
   }
 
   /** A hijacked connection (`Upgrade: tcp` → 101): the raw socket, bytes read past the headers put back. */
-  async hijack(method: string, path: string, options: RequestOptions = {}): Promise<Socket> {
+  async hijack(method: string, path: string, options: RequestOptions = {}): Promise<EngineSocket> {
     const { res, socket, head } = await this.#open(method, path, options, true);
     if (!socket) {
       // a daemon that answers 200 without upgrading still streams the body

@@ -174,7 +174,7 @@ test('a hijack hands over the socket with the bytes that came with the 101 put b
         got += d.toString();
         if (got === 'early late') socket.write('input');
       });
-      await new Promise((r) => socket.once('end', r));
+      await new Promise<void>((r) => socket.once('end', () => r()));
       socket.destroy();
       assert.equal(got, 'early lateecho:input');
     },

@@ -1,12 +1,13 @@
 /**
- * The HTTP/1.1 client side berth needs, written on `node:net`: one request per unix-socket
- * connection, the response head parsed here and its body (Content-Length, chunked, or up to
- * the close) handed out as a Readable as it arrives. Bun's `node:http` costs a CLI call several
- * milliseconds at first use and at exit; this costs none.
+ * The HTTP/1.1 client side berth needs, on a unix-socket connection from transport.ts (node:net
+ * under Node, Bun's own sockets under Bun): one request per connection, the response head parsed
+ * here and its body (Content-Length, chunked, or up to the close) handed out as a Readable as it
+ * arrives. Bun's `node:http` costs a CLI call several milliseconds at first use and at exit; this
+ * costs none.
  */
 
-import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { openSocket, type EngineSocket } from './transport.ts';
 
 export interface Http1Request {
   socketPath: string;
@@ -27,9 +28,9 @@ export class Http1Response extends Readable {
   readonly statusMessage: string;
   /** lower-cased names; repeated headers joined with ", " */
   readonly headers: Record<string, string>;
-  #socket: Socket | undefined;
+  #socket: EngineSocket | undefined;
 
-  constructor(statusCode: number, statusMessage: string, headers: Record<string, string>, socket: Socket | undefined) {
+  constructor(statusCode: number, statusMessage: string, headers: Record<string, string>, socket: EngineSocket | undefined) {
     super();
     this.statusCode = statusCode;
     this.statusMessage = statusMessage;
@@ -57,7 +58,7 @@ export class Http1Response extends Readable {
 export interface Http1Answer {
   res: Http1Response;
   /** set for a 101: the raw connection, `head` the bytes that came after the response head */
-  socket?: Socket;
+  socket?: EngineSocket;
   head?: Buffer;
 }
 
@@ -183,7 +184,7 @@ function requestHead(request: Http1Request, framing: 'length' | 'chunked' | 'non
 }
 
 /** Sends a streamed body chunk-encoded, at the socket's pace; stops when the connection goes. */
-async function sendChunked(socket: Socket, body: AsyncIterable<Buffer | string>): Promise<void> {
+async function sendChunked(socket: EngineSocket, body: AsyncIterable<Buffer | string>): Promise<void> {
   for await (const piece of body) {
     if (socket.destroyed || socket.writableEnded) return;
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
@@ -209,24 +210,22 @@ async function sendChunked(socket: Socket, body: AsyncIterable<Buffer | string>)
  * Sends one request on a new connection and resolves at the response head. Errors before it
  * (the connect's ENOENT, ECONNREFUSED, a hang-up) reject; later ones destroy the body stream.
  */
-export function send(request: Http1Request): Promise<Http1Answer> {
+export async function send(request: Http1Request): Promise<Http1Answer> {
+  const body = request.body;
+  const buffered = Buffer.isBuffer(body) ? body : undefined;
+  const streamed = Buffer.isBuffer(body) ? undefined : body;
+  const head = requestHead(request, buffered ? 'length' : streamed ? 'chunked' : 'none', buffered?.length ?? 0);
+  if (request.signal?.aborted) throw abortError();
+  const socket = await openSocket(request.socketPath);
+  return exchange(socket, request, head, buffered, streamed);
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+function exchange(socket: EngineSocket, request: Http1Request, head: string, buffered: Buffer | undefined, streamed: AsyncIterable<Buffer | string> | undefined): Promise<Http1Answer> {
   return new Promise((resolve, reject) => {
-    const body = request.body;
-    const buffered = Buffer.isBuffer(body) ? body : undefined;
-    const streamed = Buffer.isBuffer(body) ? undefined : body;
-    let head: string;
-    try {
-      head = requestHead(request, buffered ? 'length' : streamed ? 'chunked' : 'none', buffered?.length ?? 0);
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    const abortError = (): Error => Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
-    if (request.signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const socket = connect({ path: request.socketPath });
     let settled = false;
     /** after a 101 the socket is the caller's: nothing here may touch it again */
     let handedOver = false;
@@ -292,7 +291,7 @@ export function send(request: Http1Request): Promise<Http1Answer> {
           request.signal?.removeEventListener('abort', onAbort);
           // as node's own client does: no reader yet, so the bytes wait for the first 'data' listener
           socket.pause();
-          (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+          socket.readableFlowing = null;
           settled = true;
           finished = true;
           handedOver = true;
@@ -345,6 +344,10 @@ export function send(request: Http1Request): Promise<Http1Answer> {
     socket.on('end', onEnd);
     socket.on('error', fail);
     socket.on('close', onClose);
+    if (request.signal?.aborted) {
+      onAbort();
+      return;
+    }
     // written at once (the socket queues it until connected), and a streamed body read from now
     // on: a child process's stdout nobody reads yet is drained and lost when the child exits
     if (buffered) socket.write(buffered.length > 0 ? Buffer.concat([Buffer.from(head, 'latin1'), buffered]) : head);

@@ -7,3 +7,4 @@ export type { ApiResponse, Query, RequestOptions } from './engine-client.ts';
 export { connectEngine, DEFAULT_HOST, hostOf, socketOf, startDaemon, withEngine } from './connect.ts';
 export { Demuxer, STDERR, STDIN, STDOUT } from './stdcopy.ts';
 export { jsonLines } from './json-lines.ts';
+export type { EngineSocket } from './transport.ts';

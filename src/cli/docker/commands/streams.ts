@@ -5,9 +5,8 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import type { Socket } from 'node:net';
 import type { ReadStream } from 'node:tty';
-import { Demuxer, STDERR, type EngineClient } from '../../../client/index.ts';
+import { Demuxer, STDERR, type EngineClient, type EngineSocket } from '../../../client/index.ts';
 import type { Io } from '../context.ts';
 
 export interface Session {
@@ -36,7 +35,7 @@ export function detachSequence(spec: string): number[] {
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
 
-export function pump(socket: Socket, io: Io, options: { tty: boolean; stdin: boolean; detachKeys?: string }): Session {
+export function pump(socket: EngineSocket, io: Io, options: { tty: boolean; stdin: boolean; detachKeys?: string }): Session {
   const cleanups: (() => void)[] = [];
   const sequence = options.tty && options.stdin ? detachSequence(options.detachKeys ?? DEFAULT_DETACH_KEYS) : [];
   let matched = 0;
@@ -98,8 +97,8 @@ export function pump(socket: Socket, io: Io, options: { tty: boolean; stdin: boo
       if (demux) demux.push(chunk);
       else io.stdout.write(chunk);
     });
-    socket.once('end', resolve);
-    socket.once('close', resolve);
+    socket.once('end', () => resolve());
+    socket.once('close', () => resolve());
     socket.once('error', () => resolve());
   });
   return {
