@@ -35,14 +35,17 @@ async function localBackend(options: GlobalOptions): Promise<LocalImageBackend> 
  * The process's streams, made when a command first uses them: under Bun the first touch of
  * process.stdin builds its stream (3–4 ms of a `run` that reads no input), process.stdout's ~0.5.
  */
+const used = { stdout: false, stderr: false };
 const io: Io = {
   get stdin() {
     return process.stdin;
   },
   get stdout() {
+    used.stdout = true;
     return process.stdout;
   },
   get stderr() {
+    used.stderr = true;
     return process.stderr;
   },
   get stdinIsTTY() {
@@ -56,8 +59,20 @@ const io: Io = {
   },
 };
 
+/** Resolves once what was written to the stream has left the process (a pipe's reader may be slow). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('drain', resolve);
+    stream.once('error', () => resolve());
+    stream.once('close', resolve);
+  });
+}
+
 const code = await main(process.argv.slice(2), io, localBackend);
 await store?.close();
 process.exitCode = code;
+// process.exit drops what a stream still holds: `cp CTR:PATH - | slow-reader` lost its tail
+await Promise.all([used.stdout ? drained(process.stdout) : undefined, used.stderr ? drained(process.stderr) : undefined]);
 // a pending stdin read must not keep us alive once the command is done
 setImmediate(() => process.exit(code));

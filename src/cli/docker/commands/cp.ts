@@ -4,6 +4,7 @@
  * destination that does not exist gets the source's content under its own name.
  */
 
+import { pipeline } from 'node:stream/promises';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
@@ -43,7 +44,8 @@ async function exists(path: string): Promise<{ dir: boolean } | undefined> {
 async function copyFromContainer(ctx: ApiContext, container: string, path: string, dest: string): Promise<void> {
   const res = await ctx.client.stream('GET', `/containers/${encodeURIComponent(container)}/archive`, { query: { path } });
   if (dest === '-') {
-    for await (const chunk of res) ctx.io.stdout.write(chunk as Buffer);
+    // at the reader's pace: a tar of a big tree must not pile up in memory
+    await pipeline(res, ctx.io.stdout, { end: false });
     return;
   }
   const statHeader = res.headers['x-docker-container-path-stat'];
