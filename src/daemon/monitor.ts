@@ -10,6 +10,7 @@ import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { awaitExitFile, exitFilePath, readExitFile, type ExitFile } from './exit-file.ts';
 import { rootfsDir } from './paths.ts';
+import { isMountPoint } from '../util/mountinfo.ts';
 import { removeContainer } from './delete.ts';
 import { emitContainerEvent } from './events.ts';
 import { teardownNetwork } from './network.ts';
@@ -107,6 +108,7 @@ export async function reconcile(ctx: DaemonContext, c: Container): Promise<void>
   if (!c.running) {
     // a `--rm` container that exited, but whose removal a crash cut short (as moby's restore)
     if (c.record.HostConfig.AutoRemove && c.record.State.Status === 'exited') await removeContainer(ctx, c, { force: true, auto: true });
+    else await releaseCutShortStart(ctx, c);
     return;
   }
   const exit = await readExitFile(exitFilePath(c.dir));
@@ -126,6 +128,21 @@ export async function reconcile(ctx: DaemonContext, c: Container): Promise<void>
   const late = await awaitExitFile(exitFilePath(c.dir), { signal: AbortSignal.timeout(EXIT_FILE_GRACE_MS), pollMs: 50 });
   if (late) return handleExit(ctx, c, late);
   await handleExit(ctx, c, { exitCode: 255, signal: null, finishedAt: new Date().toISOString() }, 'container vanished while the daemon was down');
+}
+
+/**
+ * A start that a crash cut short, before its record said running, leaves the runtime's container
+ * (its init waiting, or already running: no client was told it started) and the rootfs mounted:
+ * both go, or the next start would mount a second overlay on the same layer.
+ */
+async function releaseCutShortStart(ctx: DaemonContext, c: Container): Promise<void> {
+  const left = await containerState(ctx.runtime, c.id).then(
+    () => true,
+    () => false,
+  );
+  if (left) await deleteContainer(ctx.runtime, c.id, { force: true });
+  const rootfs = rootfsDir(c.dir);
+  if (await isMountPoint(rootfs)) await unmountOnHost(rootfs);
 }
 
 /**

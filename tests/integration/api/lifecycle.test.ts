@@ -5,6 +5,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestDaemon, until } from './helpers.ts';
@@ -131,6 +132,29 @@ describe('container lifecycle', () => {
     // the container itself still runs under its shim: gone with the removal's kill
     await d.start();
     await until('removed', async () => (await d.docker('inspect', id)).code !== 0);
+  });
+
+  it('a start a crash cut short before its record said running is undone when the daemon starts', async () => {
+    const id = await run('busybox', 'sleep', '1000');
+    const pid = Number(await field(id, '{{.State.Pid}}'));
+    await d.stop('SIGKILL');
+    // what a crash between the runtime's start and the record's save leaves: the record says created
+    const recordPath = join(d.root, 'containers', id, 'config.v2.json');
+    const record = JSON.parse(await readFile(recordPath, 'utf8')) as { State: Record<string, unknown> };
+    record.State = { ...record.State, Status: 'created', Running: false, Pid: 0 };
+    await writeFile(recordPath, JSON.stringify(record));
+    const rootfs = join(d.root, 'containers', id, 'rootfs');
+    const mounts = async (): Promise<number> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.split(' ')[4] === rootfs).length;
+    assert.equal(await mounts(), 1);
+    await d.start();
+    assert.equal(await mounts(), 0, 'the rootfs of the cut-short start is unmounted');
+    await until('its init gone', async () => !existsSync(`/proc/${pid}`));
+    assert.equal(await field(id, '{{.State.Status}}'), 'created');
+    // and it starts as any created container: one rootfs mount, gone with the removal
+    assert.equal((await d.docker('start', id)).code, 0);
+    assert.equal(await mounts(), 1);
+    assert.equal((await d.docker('rm', '-f', id)).code, 0);
+    await until('rootfs unmounted', async () => (await mounts()) === 0);
   });
 
   it('a container layer whose container is gone (a removal a crash cut short) is removed at the next start', async () => {
