@@ -55,9 +55,9 @@ let spareTimer: NodeJS.Timeout | undefined;
 /**
  * Keeps `count` spare shims of the daemon's configuration spawned (shim-client.ts, spareShims),
  * each in the namespaces a container will get (SPARE_NAMESPACES): a container start takes one
- * (its monitor). Starts the serving shim for host mounts too. A spawn blocks the event loop for 1-4 ms, so it
- * waits until no start or exit has asked for a few ms: spawned right after a start, it
- * delayed the exit of the very container started (`run --rm` of a short command).
+ * (its monitor). Starts the serving shim for host mounts too. A spawn blocks the event loop for
+ * 1-4 ms, so it waits until no start or exit has asked for a few ms: spawned right after a
+ * start, it delayed the exit of the very container started (`run --rm` of a short command).
  */
 export function prepareSpareShims(count = 2, options: { now?: boolean } = {}): Promise<void> {
   clearTimeout(spareTimer);
