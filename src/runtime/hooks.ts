@@ -4,7 +4,6 @@
  * Hooks that must run in the container's namespaces go through a shim that joins them.
  */
 
-import { spawn } from 'node:child_process';
 import type { Hook, State } from '../oci/runtime-spec.ts';
 import { EngineError } from '../util/errors.ts';
 import { step } from './plan/plan.ts';
@@ -47,7 +46,8 @@ function waitHook(kind: HookKind, hook: Hook, child: import('node:child_process'
 /** Runs one hook in the runtime's namespaces. */
 function runHostHook(kind: HookKind, hook: Hook, state: State): Promise<void> {
   const args = hook.args ?? [hook.path];
-  const child = spawn(hook.path, args.slice(1), {
+  // loaded here, not at start-up: most containers have no hooks, and every CLI call pays a module's load
+  const child = process.getBuiltinModule('node:child_process').spawn(hook.path, args.slice(1), {
     argv0: args[0] ?? hook.path,
     env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
     stdio: ['pipe', 'inherit', 'inherit'],

@@ -3,11 +3,11 @@
  * (runc's behaviour: any ps options may be given, the PID column is found in the header).
  */
 
-import { spawnSync } from 'node:child_process';
 import { invalidArgument } from '../util/errors.ts';
 
 export function psTable(pids: readonly number[], psArgs: readonly string[]): string {
-  const ps = spawnSync('ps', psArgs.length > 0 ? [...psArgs] : ['-ef'], { encoding: 'utf8' });
+  // loaded here, not at start-up: `ps` is the one verb that needs it
+  const ps = process.getBuiltinModule('node:child_process').spawnSync('ps', psArgs.length > 0 ? [...psArgs] : ['-ef'], { encoding: 'utf8' });
   if (ps.error) throw invalidArgument(`ps: ${ps.error.message}`, ps.error);
   if (ps.status !== 0) throw invalidArgument(`ps: ${ps.stderr.trim()}`);
   const [header = '', ...lines] = ps.stdout.split('\n');

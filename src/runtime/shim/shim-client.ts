@@ -5,7 +5,6 @@
  * container process have both let go of the socket.
  */
 
-import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -16,6 +15,7 @@ import { EngineError, SyscallError } from '../../util/errors.ts';
 import { encodePlan } from '../plan/plan.ts';
 import type { Plan } from '../plan/plan.ts';
 import { sparePreparationPlan } from '../plan/compile.ts';
+import { BunChild, FdSocket, bunApi } from './bun-spawn.ts';
 
 export type ShimMessage =
   | { type: 'pid'; pid: number }
@@ -120,9 +120,39 @@ export function shimError(msg: ShimErrorMessage): SyscallError {
   return new SyscallError(msg.step, msg.errno, msg.detail);
 }
 
+/**
+ * What this module uses of a shim process: a ChildProcess under Node, bun-spawn.ts's BunChild
+ * under Bun.
+ */
+export interface ShimChild {
+  readonly pid?: number | undefined;
+  readonly exitCode: number | null;
+  readonly signalCode: string | null;
+  kill(signal?: NodeJS.Signals | number): boolean;
+  ref(): void;
+  unref(): void;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * What this module uses of the plan socket (fd 3): a net.Socket under Node, bun-spawn.ts's
+ * FdSocket under Bun. 'data' (strings after setEncoding), then 'end' or 'error', then 'close'.
+ */
+export interface ShimSocket {
+  readonly destroyed: boolean;
+  setEncoding(encoding: 'utf8'): this;
+  write(data: string | Uint8Array): boolean;
+  destroy(): this;
+  ref(): this;
+  unref(): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  off(event: string, listener: (...args: any[]) => void): this;
+}
+
 interface SpawnedShim {
-  child: ChildProcess;
-  socket: Socket;
+  child: ShimChild;
+  socket: ShimSocket;
   exited: Promise<ShimExit>;
   /** CLONE_NEW* flags of the namespaces the shim sits in already (a prepared spare), else 0. */
   prepared: number;
@@ -131,8 +161,12 @@ interface SpawnedShim {
 async function spawnShim(path: string, options: ShimStartOptions): Promise<SpawnedShim> {
   const base = options.stdio ?? ['ignore', 'inherit', 'inherit'];
   if (base.length > 3) throw new EngineError('invalid-argument', 'start shim: stdio has more than 3 entries');
+  // A piped 0-2 (a hook's stdin) is read through the ChildProcess's streams: node:child_process then.
+  const bun = base.includes('pipe') ? undefined : bunApi();
+  if (bun) return spawnShimBun(bun, path, base, options);
   const stdio: StdioOptions = [...base, ...Array<'ignore'>(3 - base.length).fill('ignore'), 'pipe', ...(options.extraFds ?? [])];
-  const child = spawn(path, [], { stdio, env: options.env ?? process.env, cwd: options.cwd });
+  // loaded here: under Bun the shim is spawned by Bun.spawn, and the module costs start-up time
+  const child = process.getBuiltinModule('node:child_process').spawn(path, [], { stdio, env: options.env ?? process.env, cwd: options.cwd });
   const exited = new Promise<ShimExit>((resolveExit) => {
     child.once('exit', (code, signal) => resolveExit({ code, signal }));
   });
@@ -147,6 +181,32 @@ async function spawnShim(path: string, options: ShimStartOptions): Promise<Spawn
   return { child, socket, exited, prepared: 0 };
 }
 
+/**
+ * Under Bun: Bun.spawn, a fraction of a millisecond where node:child_process takes 3 ms. The
+ * adapters (bun-spawn.ts) carry what this module and the callers of ShimConnection.child use of a
+ * ChildProcess and a Socket; this path has no piped stdio, the one part of a child they lack.
+ */
+function spawnShimBun(bun: NonNullable<ReturnType<typeof bunApi>>, path: string, base: Array<'inherit' | 'ignore' | 'pipe' | number>, options: ShimStartOptions): SpawnedShim {
+  const stdio = [...base, ...Array<'ignore'>(3 - base.length).fill('ignore'), 'pipe' as const, ...(options.extraFds ?? [])];
+  let proc;
+  try {
+    proc = bun.spawn([path], { stdio, ...(options.env ? { env: options.env } : {}), ...(options.cwd !== undefined ? { cwd: options.cwd } : {}) });
+  } catch (err) {
+    throw new EngineError('unavailable', `spawn ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const fd = proc.stdio[3];
+  if (typeof fd !== 'number') {
+    proc.kill('SIGKILL');
+    throw new EngineError('internal', `spawn ${path}: no fd 3`);
+  }
+  const child = new BunChild(proc);
+  const exited = new Promise<ShimExit>((resolveExit) => {
+    child.once('exit', (code: number | null, signal: string | null) => resolveExit({ code, signal }));
+  });
+  child.on('error', () => {});
+  return { child, socket: new FdSocket(fd, bun.file(fd)), exited, prepared: 0 };
+}
+
 /** Spare shims per spawn configuration, each blocked reading its plan. */
 const spares = new Map<string, Array<Promise<SpawnedShim | undefined>>>();
 
@@ -156,7 +216,7 @@ function spareKey(path: string, options: ShimStartOptions): string | undefined {
 }
 
 /** The first line the shim sends, or undefined when the socket ends first. */
-function firstLine(socket: Socket): Promise<string | undefined> {
+function firstLine(socket: ShimSocket): Promise<string | undefined> {
   return new Promise((resolveLine) => {
     let text = '';
     const done = (line?: string): void => {
@@ -249,17 +309,21 @@ async function takeSpare(key: string): Promise<SpawnedShim | undefined> {
 
 /** One running berth-shim and its fd 3. */
 export class ShimConnection {
+  /**
+   * A ChildProcess for the callers (hooks feed its stdin, exec hands it on). Under Bun it is a
+   * BunChild: what shim-client.ts uses, plus 'close' and null stdio, as a start there never pipes them.
+   */
   readonly child: ChildProcess;
   readonly exited: Promise<ShimExit>;
-  #socket: Socket;
+  #socket: ShimSocket;
   #buffered = '';
   #lines: string[] = [];
   #ended = false;
   #failure: Error | undefined;
   #waiters: Array<() => void> = [];
 
-  private constructor(child: ChildProcess, socket: Socket, exited: Promise<ShimExit>) {
-    this.child = child;
+  private constructor(child: ShimChild, socket: ShimSocket, exited: Promise<ShimExit>) {
+    this.child = child as ChildProcess;
     this.exited = exited;
     this.#socket = socket;
     socket.setEncoding('utf8');
