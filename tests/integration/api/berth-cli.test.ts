@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestDaemon, REPO } from './helpers.ts';
+import { TestDaemon, REPO, cliEnv as env, type Result } from './helpers.ts';
 
 let d: TestDaemon;
 
@@ -24,18 +24,6 @@ after(async () => {
   await d.cleanup();
 });
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e['NODE_EXTRA_CA_CERTS'];
-  delete e['BERTH_HOST'];
-  return e;
-}
 
 function berthArgs(args: readonly string[]): string[] {
   return ['--import', 'tsx', join(REPO, 'src/bin/berth.ts'), '-H', `unix://${d.socket}`, ...args];

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { TestDaemon, REPO } from './helpers.ts';
+import { TestDaemon, REPO, cliEnv as env } from './helpers.ts';
 
 const EXECUTABLE = join(REPO, 'dist', 'berth');
 
@@ -23,12 +23,6 @@ interface Result {
   stderr: string;
 }
 
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e['NODE_EXTRA_CA_CERTS'];
-  delete e['BERTH_HOST'];
-  return e;
-}
 
 /** Runs dist/berth to the end; `pipeTo` is a shell command its stdout goes through first. */
 function berth(args: readonly string[], options: { stdin?: Buffer | string; host?: string; pipeTo?: string } = {}): Promise<Result> {

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO, TestDaemon } from './helpers.ts';
+import { REPO, TestDaemon, cliEnv as berthEnv } from './helpers.ts';
 import { cniPluginsPresent, NetworkTestEnv } from './network-env.ts';
 
 const run = promisify(execFile);
@@ -17,12 +17,6 @@ const skip = process.getuid?.() !== 0 ? 'needs root' : !cniPluginsPresent ? 'nee
 const env = new NetworkTestEnv('bv');
 let d: TestDaemon;
 
-function berthEnv(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e['NODE_EXTRA_CA_CERTS'];
-  delete e['BERTH_HOST'];
-  return e;
-}
 
 async function berth(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

@@ -13,18 +13,12 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO, TestDaemon, type Result } from './helpers.ts';
+import { REPO, TestDaemon, cliEnv as env, type Result } from './helpers.ts';
 
 let d: TestDaemon;
 let work: string;
 const created = new Set<string>();
 
-function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const e = { ...process.env, ...extra };
-  delete e['NODE_EXTRA_CA_CERTS'];
-  delete e['BERTH_HOST'];
-  return e;
-}
 
 /** `--` before the script: Node 20 reads a `--env-file` anywhere before one as its own option. */
 function berth(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {

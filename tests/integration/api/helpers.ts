@@ -28,6 +28,14 @@ export interface Result {
   stderr: string;
 }
 
+/** The environment a berth CLI under test runs with: as users have it, with no daemon named by env. */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const e = { ...process.env, ...extra };
+  delete e['NODE_EXTRA_CA_CERTS'];
+  delete e['BERTH_HOST'];
+  return e;
+}
+
 /** Loads busybox:latest into a data root: the fixture archive, or an import of the fixture rootfs. */
 async function loadBusybox(root: string): Promise<void> {
   const store = await ImageStore.open({ root });
