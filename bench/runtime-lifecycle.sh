@@ -13,6 +13,8 @@
 #          STATE_FS=tmpfs: every runtime's --root on one tmpfs, where /run keeps it on most hosts
 #          (this VM's /run is ext4: a new file there costs 0.1-0.5 ms); STATE_FS=disk: in the
 #          scratch dir on /tmp (ext4)
+#          SECCOMP=1: the bundle gets the seccomp filter podman and berthd give containers
+#          (bench/seccomp-bundle.ts: containers-common's profile, Docker's default capabilities)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need hyperfine jq python3 node
@@ -23,6 +25,7 @@ else
 fi
 PAIRED=${PAIRED:-1}
 STATE_FS=${STATE_FS:-tmpfs}
+SECCOMP=${SECCOMP:-0}
 [[ $STATE_FS == tmpfs || $STATE_FS == disk ]] || die "STATE_FS must be tmpfs or disk"
 LC=$BENCH_DIR/lifecycle.sh
 
@@ -74,6 +77,9 @@ for rt in $RUNTIMES; do
 done
 [[ -x $REPO/native/build/berth-shim ]] || die "native/build/berth-shim missing: run node scripts/build.mjs"
 make_bundle "$WORK/bundle" /bin/true
+if [[ $SECCOMP == 1 ]]; then node --import tsx "$BENCH_DIR/seccomp-bundle.ts" "$WORK/bundle" || die "seccomp-bundle.ts failed"; fi
+FILTER=
+[[ $SECCOMP == 1 ]] && FILTER="; the bundle with containers-common's seccomp filter"
 
 # hf NAME RT MODE — one hyperfine, JSON to $RESULTS/NAME.json
 hf() {
@@ -103,7 +109,7 @@ row() {
 }
 
 {
-	echo "### Lifecycle of a busybox /bin/true container ($(machine_note); state roots on $STATE_FS)"
+	echo "### Lifecycle of a busybox /bin/true container ($(machine_note); state roots on $STATE_FS$FILTER)"
 	echo
 	echo "Wall ms (hyperfine -N, $RUNS runs after $WARMUP warm-up, one runtime after the other); cpu = mean user+sys of the"
 	echo "command and its waited-for children. Rows include the wrapper (\`noop\` row). crun ran in a private mount"
