@@ -3,7 +3,6 @@
  * in its cgroup, with the container's security settings unless the process overrides them.
  */
 
-import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Process } from '../oci/runtime-spec.ts';
 import { EngineError, failedPrecondition } from '../util/errors.ts';
@@ -11,7 +10,7 @@ import { atomicWriteSync } from '../util/atomic-write.ts';
 import { checkProcess } from './spec/load-spec.ts';
 import { step, type Plan } from './plan/plan.ts';
 import { processSteps } from './plan/compile.ts';
-import { ShimConnection, shimError, type ShimStartOptions } from './shim/shim-client.ts';
+import { ShimConnection, shimError, type ShimChild, type ShimStartOptions } from './shim/shim-client.ts';
 import { joinNamespaceSteps } from './namespaces.ts';
 import { containerStatus } from './status.ts';
 import { loadCgroup } from './cgroup.ts';
@@ -40,7 +39,7 @@ export interface ExecResult {
   /** Resolves with the process's exit code (foreground); undefined when detached. */
   exit?: Promise<ExitReport>;
   /** The foreground shim: its stdio pipes, when `stdio` asked for `pipe`, carry the process's (or the relayed pty's). */
-  child?: ChildProcess;
+  child?: ShimChild;
 }
 
 export async function exec(rt: Runtime, id: string, options: ExecOptions): Promise<ExecResult> {

@@ -7,7 +7,7 @@
 import type { Hook, State } from '../oci/runtime-spec.ts';
 import { EngineError } from '../util/errors.ts';
 import { step } from './plan/plan.ts';
-import { ShimConnection } from './shim/shim-client.ts';
+import { ShimConnection, type ShimChild } from './shim/shim-client.ts';
 import { joinNamespaceSteps } from './namespaces.ts';
 
 export type HookKind = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
@@ -26,15 +26,15 @@ function feed(stdin: NodeJS.WritableStream | null, state: State): void {
   stdin.end(JSON.stringify(state));
 }
 
-function waitHook(kind: HookKind, hook: Hook, child: import('node:child_process').ChildProcess, onTimeout: () => void): Promise<void> {
+function waitHook(kind: HookKind, hook: Hook, child: ShimChild, onTimeout: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const timer = hook.timeout ? setTimeout(() => ((timedOut = true), onTimeout()), hook.timeout * 1000) : undefined;
-    child.on('error', (err) => {
+    child.on('error', (err: Error) => {
       clearTimeout(timer);
       reject(new HookError(kind, hook, err.message));
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       if (timedOut) reject(new HookError(kind, hook, `timed out after ${hook.timeout}s`));
       else if (code === 0) resolve();

@@ -5,9 +5,10 @@
  * container process have both let go of the socket.
  */
 
-import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -126,6 +127,10 @@ export function shimError(msg: ShimErrorMessage): SyscallError {
  */
 export interface ShimChild {
   readonly pid?: number | undefined;
+  /** piped only on the node:child_process path (a `pipe` in the start's stdio), else null */
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
   readonly exitCode: number | null;
   readonly signalCode: string | null;
   kill(signal?: NodeJS.Signals | number): boolean;
@@ -309,11 +314,8 @@ async function takeSpare(key: string): Promise<SpawnedShim | undefined> {
 
 /** One running berth-shim and its fd 3. */
 export class ShimConnection {
-  /**
-   * A ChildProcess for the callers (hooks feed its stdin, exec hands it on). Under Bun it is a
-   * BunChild: what shim-client.ts uses, plus 'close' and null stdio, as a start there never pipes them.
-   */
-  readonly child: ChildProcess;
+  /** A ChildProcess under Node; under Bun a BunChild, whose stdio is null (a start there pipes none). */
+  readonly child: ShimChild;
   readonly exited: Promise<ShimExit>;
   #socket: ShimSocket;
   #buffered = '';
@@ -323,7 +325,7 @@ export class ShimConnection {
   #waiters: Array<() => void> = [];
 
   private constructor(child: ShimChild, socket: ShimSocket, exited: Promise<ShimExit>) {
-    this.child = child as ChildProcess;
+    this.child = child;
     this.exited = exited;
     this.#socket = socket;
     socket.setEncoding('utf8');
