@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CLIENTS 64
@@ -171,6 +172,43 @@ void attach_broadcast(int stream, const char *data, size_t len) {
   if (A.n) send_frame(stream, data, len);
 }
 
+/*
+ * Closing a unix socket whose peer's input we have not read resets the peer (ECONNRESET), and
+ * a peer still writing gets EPIPE: either way a client such as node drops its connection with
+ * our last output unread in it (`run -i` lost its output when its stdin frames came after the
+ * container ended). So after the exit frame: EOF to each client, then read and discard what
+ * they still send until they close their side too (node does at our EOF), for LINGER_MS at most.
+ */
+#define LINGER_MS 200
+
+static void linger_clients(void) {
+  struct pollfd p[MAX_CLIENTS];
+  int open = A.n;
+  for (int i = 0; i < A.n; i++) {
+    shutdown(A.c[i].fd, SHUT_WR);
+    p[i] = (struct pollfd){.fd = A.c[i].fd, .events = POLLIN};
+  }
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (open > 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long waited = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (waited >= LINGER_MS) return;
+    int ready = poll(p, (nfds_t)A.n, (int)(LINGER_MS - waited));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return;
+    for (int i = 0; i < A.n; i++) {
+      if (p[i].fd < 0 || !p[i].revents) continue;
+      char sink[4096];
+      ssize_t r = read(p[i].fd, sink, sizeof sink);
+      if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR))) continue;
+      p[i].fd = -1; /* EOF or an error: this one is done */
+      open--;
+    }
+  }
+}
+
 /* After the exit file is written: the status, then EOF; the socket goes with the monitor. */
 void attach_exit(int code) {
   unsigned char status[4] = {(unsigned char)((unsigned)code >> 24), (unsigned char)((unsigned)code >> 16),
@@ -178,6 +216,7 @@ void attach_exit(int code) {
   if (listen_fd < 0) return;
   accept_all(); /* clients still in the backlog get the exit frame too */
   send_frame(FRAME_EXIT, (const char *)status, sizeof status);
+  linger_clients();
   while (A.n) drop(A.n - 1);
   unlink(A.addr.sun_path);
   close_fd(&listen_fd);
