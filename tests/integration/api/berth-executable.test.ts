@@ -70,6 +70,16 @@ describe('dist/berth, the executable', { skip: existsSync(EXECUTABLE) ? false : 
     }
   });
 
+  test('run -i whose input ends at once still gets the output of every run', async () => {
+    // the container answers and ends while its stdin's end is still on the way: the monitor
+    // must not close on that unread input (it reset the daemon's connection, output and all)
+    for (let i = 0; i < 20; i++) {
+      const r = await berth(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'read line; echo "hi $line"'], { stdin: `there ${i}\n` });
+      assert.equal(r.stdout.toString(), `hi there ${i}\n`, `run ${i}: ${r.stderr}`);
+      assert.equal(r.code, 0);
+    }
+  });
+
   test('run -i passes a megabyte of stdin through unchanged', async () => {
     const input = randomBytes(1 << 20);
     const r = await berth(['run', '--rm', '-i', 'busybox', 'sha256sum'], { stdin: input });
