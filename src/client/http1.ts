@@ -216,8 +216,8 @@ export async function send(request: Http1Request): Promise<Http1Answer> {
   const streamed = Buffer.isBuffer(body) ? undefined : body;
   const head = requestHead(request, buffered ? 'length' : streamed ? 'chunked' : 'none', buffered?.length ?? 0);
   if (request.signal?.aborted) throw abortError();
-  const socket = await openSocket(request.socketPath);
-  return exchange(socket, request, head, buffered, streamed);
+  // no await before the exchange: a streamed body is read from this tick on (see exchange)
+  return exchange(openSocket(request.socketPath), request, head, buffered, streamed);
 }
 
 function abortError(): Error {

@@ -59,13 +59,12 @@ interface BunRuntime {
 
 const bun = (globalThis as { Bun?: BunRuntime }).Bun;
 
-let nodeNet: Promise<typeof import('node:net')> | undefined;
-
 /** A connection to the unix socket at `path`, being made: writes wait for it, a failure is an 'error'. */
-export async function openSocket(path: string): Promise<EngineSocket> {
+export function openSocket(path: string): EngineSocket {
   if (bun) return new BunUnixSocket(bun, path);
-  nodeNet ??= import('node:net');
-  return (await nodeNet).connect({ path });
+  // synchronous (getBuiltinModule, not import()): a caller's streamed body, a child process's
+  // stdout, must start being read in this tick, or the child's exit drains it unread
+  return process.getBuiltinModule('node:net').connect({ path });
 }
 
 interface PendingWrite {
