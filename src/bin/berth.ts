@@ -6,6 +6,7 @@
 
 import { main, type GlobalOptions } from '../cli/docker/main.ts';
 import type { Io } from '../cli/docker/context.ts';
+import { drained } from '../util/drained.ts';
 import { join } from 'node:path';
 import type { ImageStore, LocalImageBackend } from '../image/store/index.ts';
 
@@ -59,20 +60,12 @@ const io: Io = {
   },
 };
 
-/** Resolves once what was written to the stream has left the process (a pipe's reader may be slow). */
-function drained(stream: NodeJS.WriteStream): Promise<void> {
-  if (stream.writableLength === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('drain', resolve);
-    stream.once('error', () => resolve());
-    stream.once('close', resolve);
-  });
-}
-
 const code = await main(process.argv.slice(2), io, localBackend);
 await store?.close();
 process.exitCode = code;
 // process.exit drops what a stream still holds: `cp CTR:PATH - | slow-reader` lost its tail
-await Promise.all([used.stdout ? drained(process.stdout) : undefined, used.stderr ? drained(process.stderr) : undefined]);
+const written: NodeJS.WriteStream[] = [...(used.stdout ? [process.stdout] : []), ...(used.stderr ? [process.stderr] : [])];
+const holding = written.filter((stream) => stream.writableLength > 0);
+await Promise.all(holding.map(drained));
 // a pending stdin read must not keep us alive once the command is done
 setImmediate(() => process.exit(code));

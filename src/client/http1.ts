@@ -8,6 +8,7 @@
 
 import { Readable } from 'node:stream';
 import { openSocket, type EngineSocket } from './transport.ts';
+import { drained } from '../util/drained.ts';
 
 export interface Http1Request {
   socketPath: string;
@@ -191,17 +192,7 @@ async function sendChunked(socket: EngineSocket, body: AsyncIterable<Buffer | st
     if (chunk.length === 0) continue;
     socket.write(`${chunk.length.toString(16)}\r\n`);
     socket.write(chunk);
-    if (!socket.write('\r\n')) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          socket.off('drain', done);
-          socket.off('close', done);
-          resolve();
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
-    }
+    if (!socket.write('\r\n')) await drained(socket);
   }
   if (!socket.destroyed && !socket.writableEnded) socket.write('0\r\n\r\n');
 }

@@ -11,6 +11,7 @@ import type { DaemonContext } from './context.ts';
 import { awaitExitFile, exitFilePath, readExitFile, type ExitFile } from './exit-file.ts';
 import { rootfsDir } from './paths.ts';
 import { isMountPoint } from '../util/mountinfo.ts';
+import { EngineError } from '../util/errors.ts';
 import { removeContainer } from './delete.ts';
 import { emitContainerEvent } from './events.ts';
 import { teardownNetwork } from './network.ts';
@@ -136,11 +137,10 @@ export async function reconcile(ctx: DaemonContext, c: Container): Promise<void>
  * both go, or the next start would mount a second overlay on the same layer.
  */
 async function releaseCutShortStart(ctx: DaemonContext, c: Container): Promise<void> {
-  const left = await containerState(ctx.runtime, c.id).then(
-    () => true,
-    () => false,
-  );
-  if (left) await deleteContainer(ctx.runtime, c.id, { force: true });
+  await deleteContainer(ctx.runtime, c.id, { force: true }).catch((err: unknown) => {
+    // the usual case: the start never got that far, or was never cut short
+    if (!(err instanceof EngineError && err.kind === 'not-found')) throw err;
+  });
   const rootfs = rootfsDir(c.dir);
   if (await isMountPoint(rootfs)) await unmountOnHost(rootfs);
 }

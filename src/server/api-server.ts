@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import { API_VERSION, ENGINE_NAME, ENGINE_VERSION } from '../api/index.ts';
+import { drained } from '../util/drained.ts';
 import { EngineError, errorCode } from '../util/errors.ts';
 import { errorBody, httpStatus } from './http-status.ts';
 import type { Reply, Router } from './router.ts';
@@ -145,7 +146,7 @@ class ResponseReply implements Reply {
     return this.#res.destroyed ? false : this.#res.write(chunk);
   }
   drained(): Promise<void> {
-    return drained(this.#res);
+    return drainedIfNeeded(this.#res);
   }
   end(chunk?: string | Uint8Array): void {
     if (this.#res.destroyed) return;
@@ -192,7 +193,7 @@ class SocketReply implements Reply {
     return this.#socket.destroyed ? false : this.#socket.write(chunk);
   }
   drained(): Promise<void> {
-    return drained(this.#socket);
+    return drainedIfNeeded(this.#socket);
   }
   end(chunk?: string | Uint8Array): void {
     if (this.#socket.destroyed) return;
@@ -206,17 +207,9 @@ class SocketReply implements Reply {
   }
 }
 
-function drained(stream: Duplex | ServerResponse): Promise<void> {
-  if (stream.destroyed || !stream.writableNeedDrain) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
+/** Nothing to wait for unless the stream asked for a drain. */
+function drainedIfNeeded(stream: Duplex | ServerResponse): Promise<void> {
+  return stream.writableNeedDrain ? drained(stream) : Promise.resolve();
 }
 
 function reasonPhrase(status: number): string {
