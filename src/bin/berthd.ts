@@ -107,8 +107,7 @@ async function main(argv: string[]): Promise<number> {
   const router = new Router().mount(systemRouter(daemon)).mount(containerRouter(daemon)).mount(execRouter(daemon)).mount(observeRouter(daemon)).mount(imageRouter(imageApi(daemon, images, credentials, insecureRegistries))).mount(volumeRouter(daemon.volumes())).mount(containerFsRouter(daemon.containerFs()));
   // docker build: the daemon runs the steps, the store pulls bases and writes config-only images
   router.mount(buildRouter({ build: (params, output) => daemon.build(images, params, output), pruneBuildCache: () => daemon.pruneBuildCache() }));
-  const networks = daemon.networks();
-  if (networks !== undefined) router.mount(networkRouter(networks));
+  router.mount(networkRouter(daemon.networks()));
   const server = new ApiServer(router, values.debug ? { trace: (message) => process.stderr.write(`berthd: ${message}\n`) } : {});
   await mkdir(dirname(path), { recursive: true, mode: 0o711 });
   const gid = values.group !== undefined ? Number(values.group) : undefined;

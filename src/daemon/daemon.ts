@@ -39,6 +39,7 @@ import { LocalVolumes } from '../volume/index.ts';
 import { NetworkService, networkSettings, reconcileNetworks, summaryNetworking, settleNetworks } from './network.ts';
 import type { NetworkManager } from '../network/index.ts';
 import type { DnsService } from '../network/dns/service.ts';
+import { PredefinedNetworksOnly } from './predefined-networks.ts';
 
 export const DEFAULT_RUNTIME_ROOT = '/run/berth/runtime';
 
@@ -194,8 +195,8 @@ export class Daemon {
   }
 
   /** The `docker network` verbs, when the daemon has networking. */
-  networks(): NetworkService | undefined {
-    return this.#ctx.network === undefined ? undefined : new NetworkService(this.#ctx, this.#ctx.network);
+  networks(): NetworkService | PredefinedNetworksOnly {
+    return this.#ctx.network === undefined ? new PredefinedNetworksOnly(this.#ctx) : new NetworkService(this.#ctx, this.#ctx.network);
   }
 
   async wait(ref: string, condition: WaitCondition, _signal: AbortSignal): Promise<{ result: Promise<WaitResponse> }> {

@@ -17,6 +17,7 @@ import type { DaemonContext } from './context.ts';
 import { containerResolvConf, etcFilePaths, hostsFile } from './etc-files.ts';
 import type { SpecOpt } from './spec/spec-opts.ts';
 import { releaseNamespaces } from './namespace-modes.ts';
+import { checkNetworkFilters, findPredefined, isPredefinedNetwork, matchesNetworkFilters, predefinedNetworks, predefinedRemoveError, type ListedNetwork } from './predefined-networks.ts';
 
 export type NetworkMode =
   | { kind: 'none' }
@@ -415,8 +416,6 @@ export async function summaryNetworking(ctx: DaemonContext, c: Container): Promi
 // ---- docker network ---------------------------------------------------------------------------
 
 
-const NETWORK_FILTERS = new Set(['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling']);
-
 /** The `docker network` verbs over the manager, with the container side kept in the records. */
 export class NetworkService {
   readonly #ctx: DaemonContext;
@@ -427,27 +426,25 @@ export class NetworkService {
     this.#manager = manager;
   }
 
-  async list(filters: Record<string, string[]>): Promise<NetworkInspect[]> {
+  #predefined(): ListedNetwork[] {
+    return predefinedNetworks(this.#ctx, (mode) => parseNetworkMode(mode, true).kind);
+  }
+
+  async list(filters: Record<string, string[]>): Promise<ListedNetwork[]> {
     await settleNetworks(this.#ctx);
-    for (const key of Object.keys(filters)) if (!NETWORK_FILTERS.has(key)) throw invalidArgument(`invalid filter '${key}'`);
-    const all = await this.#manager.list();
-    return all.filter((n) =>
-      (!filters['name']?.length || filters['name'].some((f) => n.Name.includes(f))) &&
-      (!filters['id']?.length || filters['id'].some((f) => n.Id.startsWith(f))) &&
-      (!filters['driver']?.length || filters['driver'].includes(n.Driver)) &&
-      (!filters['type']?.length || filters['type'].includes(n.Name === DEFAULT_NETWORK ? 'builtin' : 'custom')) &&
-      (!filters['label']?.length || filters['label'].every((l) => {
-        const [k = '', v] = l.split('=');
-        return v === undefined ? k in n.Labels : n.Labels[k] === v;
-      })));
+    checkNetworkFilters(filters);
+    const bridges = (await this.#manager.list()).filter((n) => matchesNetworkFilters(n, filters, n.Name === DEFAULT_NETWORK));
+    return [...bridges, ...this.#predefined().filter((n) => matchesNetworkFilters(n, filters, true))];
   }
 
   /** The manager's lookup with Docker's not-found wording (the CLI shows it verbatim). */
-  async inspect(ref: string): Promise<NetworkInspect> {
+  async inspect(ref: string): Promise<ListedNetwork> {
     await settleNetworks(this.#ctx);
     try {
       return await this.#manager.inspect(ref);
     } catch (err) {
+      const predefined = findPredefined(this.#predefined(), ref);
+      if (predefined !== undefined) return predefined;
       if (err instanceof EngineError && err.kind === 'not-found') throw notFound(`network ${ref} not found`, err);
       throw err;
     }
@@ -474,6 +471,7 @@ export class NetworkService {
   async remove(ref: string): Promise<void> {
     await settleNetworks(this.#ctx);
     const network = await this.inspect(ref);
+    if (isPredefinedNetwork(network.Name)) throw predefinedRemoveError(network.Name);
     await this.#manager.removeNetwork(network.Name);
     await this.#ctx.dns?.forget(network.Name);
   }
@@ -502,7 +500,7 @@ export class NetworkService {
     const c = this.#ctx.store.get(body.Container ?? '');
     await c.exclusive(async () => {
       const mode = parseNetworkMode(c.record.HostConfig.NetworkMode, true);
-      if (mode.kind !== 'network') throw invalidArgument(`container cannot be disconnected from host network or connected to host network`);
+      if (mode.kind !== 'network' || isPredefinedNetwork(network.Name)) throw invalidArgument(`container cannot be disconnected from host network or connected to host network`);
       const networks = { ...(c.record.Networks ?? { [mode.name]: {} }) };
       if (network.Name in networks && !c.running) throw new EngineError('forbidden', `endpoint with name ${c.record.Name.slice(1)} already exists in network ${network.Name}`);
       const requested = requestedEndpoint(body.EndpointConfig);
@@ -530,6 +528,7 @@ export class NetworkService {
     await settleNetworks(this.#ctx);
     const network = await this.inspect(ref);
     const c = this.#ctx.store.get(body.Container ?? '');
+    if (isPredefinedNetwork(network.Name)) throw invalidArgument('container cannot be disconnected from host network or connected to host network');
     await c.exclusive(async () => {
       const networks = { ...(c.record.Networks ?? {}) };
       const attached = c.running && (await this.#manager.endpoints(c.id)).some((e) => e.network === network.Name);

@@ -275,6 +275,22 @@ describe('docker CLI against berthd', () => {
     assert.equal(ping.headers['api-version'], '1.51');
   });
 
+  it('without networking (--bridge none) the host and none networks are listed, and prune works', async () => {
+    const ls = await d.docker('network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}');
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['host host local', 'none null local']);
+    const none = await d.docker('network', 'inspect', '--format', '{{.Name}} {{.Driver}} {{len .IPAM.Config}}', 'none');
+    assert.equal(none.stdout.trim(), 'none null 0', none.stderr);
+    const rm = await d.docker('network', 'rm', 'host');
+    assert.notEqual(rm.code, 0);
+    assert.match(rm.stderr, /host is a pre-defined network and cannot be removed/);
+    const create = await d.docker('network', 'create', 'extra');
+    assert.notEqual(create.code, 0);
+    assert.match(create.stderr, /runs without networking/);
+    const prune = await d.docker('system', 'prune', '-f');
+    assert.equal(prune.code, 0, prune.stderr);
+  });
+
   it('a restarted daemon finds its running containers and their exits', async () => {
     const id = (await d.docker('run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo before; exec sleep 30')).stdout.trim();
     created.add(id);

@@ -95,7 +95,7 @@ async function inspect(ref: string): Promise<Record<string, any>> {
 
 /** This daemon's networks: what its containers could leak, whatever other sessions do on the host. */
 async function ourScope(): Promise<LeakScope> {
-  const names = (await docker('network', 'ls', '--format', '{{.Name}}')).trim().split('\n').filter(Boolean);
+  const names = (await docker('network', 'ls', '--filter', 'driver=bridge', '--format', '{{.Name}}')).trim().split('\n').filter(Boolean);
   const networks = await Promise.all(names.map(async (n) => (JSON.parse(await docker('network', 'inspect', n)) as Array<Record<string, any>>)[0]!));
   return {
     bridges: networks.map((n) => (n.Options?.['com.docker.network.bridge.name'] as string | undefined) ?? `br-${(n.Id as string).slice(0, 12)}`),
@@ -205,6 +205,22 @@ describe('docker networking against berthd', { skip, concurrency: false }, () =>
     assert.equal(host.trim(), readlinkSync('/proc/self/ns/net'));
     const bridged = await output('busybox', 'sh', '-c', 'ls /sys/class/net');
     assert.deepEqual(bridged.trim().split(/\s+/).sort(), ['eth0', 'lo']);
+  });
+
+  it('docker network ls and inspect show the predefined host and none networks with their containers', async () => {
+    const ls = (await docker('network', 'ls', '--format', '{{.Name}} {{.Driver}}')).trim().split('\n');
+    assert.ok(ls.includes('host host') && ls.includes('none null') && ls.includes('bridge bridge'), ls.join('; '));
+    assert.deepEqual((await docker('network', 'ls', '--filter', 'type=custom', '--filter', 'name=none', '--format', '{{.Name}}')).trim(), '');
+    const id = (await docker('run', '-d', '--network', 'none', '--name', 'nonenet', 'busybox', 'sleep', '60')).trim();
+    const none = (JSON.parse(await docker('network', 'inspect', 'none')) as Array<Record<string, any>>)[0]!;
+    assert.equal(none.Driver, 'null');
+    assert.equal(none.Containers[id].Name, 'nonenet');
+    assert.equal((await inspect(none.Id as string)).Name, 'none');
+    const rm = await d.docker('network', 'rm', 'none');
+    assert.match(rm.stderr, /none is a pre-defined network and cannot be removed/);
+    const connect = await d.docker('network', 'connect', 'host', 'nonenet');
+    assert.notEqual(connect.code, 0);
+    await docker('rm', '-f', 'nonenet');
   });
 
   it('container: mode shares the other container\'s localhost', async () => {
