@@ -1,7 +1,8 @@
 /*
  * CONSOLE: the container's pty. The master goes out over the console socket (SCM_RIGHTS),
  * to whoever asked with --console-socket or to our own monitor (CONSOLE_PAIR); the slave
- * becomes the controlling terminal and stdio of the container process.
+ * becomes the controlling terminal and stdio of the container process, and, when the plan
+ * names a path (the init's /dev/console, as the OCI spec asks), is bind-mounted there.
  */
 #include "shim.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -64,6 +66,14 @@ void op_console(const struct rec *r) {
   if (rows || cols) {
     struct winsize ws = {.ws_row = rows, .ws_col = cols};
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail(errno, "ioctl", "TIOCSWINSZ %s", name);
+  }
+  const char *console_path = arg_str(r, 2);
+  if (console_path[0] != '\0') {
+    /* an empty file to mount on, never a link followed out of the container's /dev */
+    int target = open(console_path, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (target < 0) fail(errno, "open", "%s", console_path);
+    close(target);
+    if (mount(name, console_path, NULL, MS_BIND, NULL) < 0) fail(errno, "mount", "%s on %s", name, console_path);
   }
   if (send_fd(S.console, master, name) < 0) fail(errno, "sendmsg", "console socket");
   close(master);

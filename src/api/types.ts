@@ -103,6 +103,7 @@ export interface HostConfig {
   CpusetCpus?: string;
   CpusetMems?: string;
   Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }> | null;
+  DeviceCgroupRules?: string[] | null;
   MemoryReservation?: number;
   MemorySwap?: number;
   MemorySwappiness?: number | null;
@@ -188,6 +189,9 @@ export interface ContainerInspect {
   Mounts: MountPoint[];
   Config: ContainerConfig;
   NetworkSettings: NetworkSettings;
+  /** with `size=1` */
+  SizeRw?: number;
+  SizeRootFs?: number;
 }
 
 export interface ContainerSummary {
@@ -205,6 +209,9 @@ export interface ContainerSummary {
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, unknown> };
   Mounts: MountPoint[];
+  /** with `size=1`: bytes in the writable layer, and those plus the image's */
+  SizeRw?: number;
+  SizeRootFs?: number;
 }
 
 export interface WaitResponse {

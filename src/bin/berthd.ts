@@ -58,9 +58,9 @@ async function openNetwork(root: string, values: { bridge?: string; 'cni-prefix'
 /** The image routes' backend: the store's docker-shaped service, and the daemon's containers and volumes for `system df`. */
 function imageApi(daemon: Daemon, images: ImageStore, credentials: RequestCredentials, insecureRegistries: readonly string[]): ImageApi {
   return new ImageApi(new LocalImageBackend(images, { insecureRegistries }), credentials, {
-    containers: () => daemon.list({ all: true, filters: {} }),
+    containers: (options = {}) => daemon.list({ all: true, filters: {}, size: options.size === true }),
     volumes: async () => (await daemon.volumes().list({})).Volumes,
-  });
+  }, (id, name, action, labels) => daemon.imageEvent(id, name, action, labels));
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -21,6 +21,7 @@ import { tarTree } from '../snapshot/tar/tree.ts';
 import { EngineError, errorCode, invalidArgument, notFound } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent } from './events.ts';
 import { etcFilePaths } from './etc-files.ts';
 import { ContainerView, type FsMount } from './container-view.ts';
 import { rootfsDir } from './paths.ts';
@@ -259,6 +260,7 @@ export class ContainerFsService {
       stat = { ...found.stat, name };
       return tarTree(view.hostPath(found.resolved), name === '/' ? '.' : name);
     });
+    emitContainerEvent(this.#ctx, c, 'archive-path');
     return { stat, body };
   }
 
@@ -288,6 +290,7 @@ export class ContainerFsService {
         await rm(spool, { force: true });
       }
     });
+    emitContainerEvent(this.#ctx, c, 'extract-to-dir');
   }
 
   async changes(ref: string): Promise<Change[]> {
@@ -300,6 +303,8 @@ export class ContainerFsService {
 
   async export(ref: string): Promise<AsyncIterable<Buffer>> {
     const c = this.#ctx.store.get(ref);
-    return streamInContainerFs(this.#ctx, c, async (view) => tarTree(view.root, ''));
+    const body = await streamInContainerFs(this.#ctx, c, async (view) => tarTree(view.root, ''));
+    emitContainerEvent(this.#ctx, c, 'export');
+    return body;
   }
 }

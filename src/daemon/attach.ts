@@ -14,6 +14,7 @@ import { conflict, invalidArgument } from '../util/errors.ts';
 import type { Container, ContainerRecord } from './container.ts';
 import type { SpecOpt } from './spec/spec-opts.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent } from './events.ts';
 
 export interface OutputChunk {
   stream: 1 | 2;
@@ -212,6 +213,7 @@ export async function attachContainer(ctx: DaemonContext, c: Container, request:
     // removed without ever starting: nothing more will come
     void c.removed().then(forget);
   }
+  if (request.stream) emitContainerEvent(ctx, c, 'attach');
   return (async function* () {
     if (backlog) {
       for await (const entry of backlog) {
@@ -241,6 +243,7 @@ export async function resizeContainer(ctx: DaemonContext, c: Container, height: 
   client.resize(height, width);
   client.close();
   await client.ended;
+  emitContainerEvent(ctx, c, 'resize', { height: String(height), width: String(width) });
 }
 
 /** HostConfig.ConsoleSize (API ≥ 1.42): the pty has the client's size before the first resize. */

@@ -11,6 +11,8 @@ import { applyChanges } from '../image/archive/index.ts';
 import type { Digest, HistoryEntry, ImageRunConfig } from '../oci/image-spec.ts';
 import { EngineError, invalidArgument } from '../util/errors.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent, emitImageEvent } from './events.ts';
+import { familiar, parseReference } from '../image/reference/index.ts';
 import { commandLine } from './views.ts';
 import type { Container } from './container.ts';
 import { pauseContainer, unpauseContainer } from './pause.ts';
@@ -52,7 +54,12 @@ export async function commitContainer(ctx: DaemonContext, ref: string, options: 
   const freeze = (options.pause ?? true) && c.running && !c.record.State.Paused;
   if (freeze) await pauseContainer(ctx, c);
   try {
-    return await writeCommit(ctx, c, name, runConfig, options);
+    const committed = await writeCommit(ctx, c, name, runConfig, options);
+    // moby tags the new image (an image `tag` event), then logs the commit
+    const imageRef = name === undefined ? '' : familiar(parseReference(name));
+    if (imageRef !== '') emitImageEvent(ctx, committed.Id, imageRef, 'tag', runConfig.Labels ?? null);
+    emitContainerEvent(ctx, c, 'commit', { comment: options.comment ?? '', imageID: committed.Id, imageRef });
+    return committed;
   } finally {
     if (freeze) await unpauseContainer(ctx, c).catch((err: unknown) => ctx.warn(`unpause ${c.id} after commit: ${err instanceof Error ? err.message : String(err)}`));
   }

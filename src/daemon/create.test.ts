@@ -22,6 +22,17 @@ describe('create', () => {
     assert.equal(withEntrypoint.Cmd, undefined);
   });
 
+  it("reads an Entrypoint of [''] as none, keeping only the request's Cmd (docker run --entrypoint '')", () => {
+    const image = { Entrypoint: ['/init'], Cmd: ['sh'] };
+    const cleared = mergeConfig({ Entrypoint: [''], Cmd: ['echo', 'ok'] }, image);
+    assert.equal(cleared.Entrypoint, null);
+    assert.deepEqual(cleared.Cmd, ['echo', 'ok']);
+    // with no Cmd either, there is nothing to run: the image's Cmd is not taken
+    const nothing = mergeConfig({ Entrypoint: [''] }, image);
+    assert.equal(nothing.Entrypoint, null);
+    assert.equal(nothing.Cmd?.length ?? 0, 0);
+  });
+
   it("merges the image's healthcheck field by field under the request's, and its Shell", () => {
     const image = { Cmd: ['sh'], Shell: ['/bin/ash', '-c'], Healthcheck: { Test: ['CMD', 'true'], Interval: 5e9, Retries: 2 } };
     assert.deepEqual(mergeConfig({}, image).Healthcheck, { Test: ['CMD', 'true'], Interval: 5e9, Retries: 2 });

@@ -14,7 +14,7 @@ import { emitContainerEvent } from './events.ts';
 import { generateName, normalizeName } from './names.ts';
 import { effectiveCapabilities, parseSecurityOpts } from './spec/spec-opts.ts';
 import { checkHealthConfig, mergeHealthcheck } from './health.ts';
-import { hostDevices } from './spec/devices.ts';
+import { hostDevices, parseDeviceCgroupRules } from './spec/devices.ts';
 import { checkEtcOverrides } from './spec/etc-overrides.ts';
 import type { DaemonContext } from './context.ts';
 import type { ImageRunConfig } from './images.ts';
@@ -34,7 +34,8 @@ export function newContainerId(taken: (id: string) => boolean): string {
 
 /**
  * The image's config under the request's (moby's merge): the request's Env wins per variable,
- * an Entrypoint given in the request drops the image's Cmd, empty fields take the image's.
+ * an Entrypoint given in the request drops the image's Cmd, empty fields take the image's;
+ * an Entrypoint of [""] then means none (moby's mergeAndVerifyConfig).
  */
 export function mergeConfig(request: ContainerConfig, image: ImageRunConfig): ContainerConfig {
   const merged: ContainerConfig = { ...request };
@@ -44,6 +45,8 @@ export function mergeConfig(request: ContainerConfig, image: ImageRunConfig): Co
   const entrypointGiven = request.Entrypoint !== undefined && request.Entrypoint !== null;
   if (!entrypointGiven) merged.Entrypoint = image.Entrypoint ?? null;
   if (!request.Cmd?.length && !entrypointGiven) merged.Cmd = image.Cmd ?? null;
+  // the docker CLI's `--entrypoint ''`: no entrypoint at all, and not the image's Cmd either
+  if (merged.Entrypoint?.length === 1 && merged.Entrypoint[0] === '') merged.Entrypoint = null;
   if (!merged.WorkingDir) merged.WorkingDir = image.WorkingDir ?? '';
   if (!merged.User) merged.User = image.User ?? '';
   if (!merged.StopSignal && image.StopSignal) merged.StopSignal = image.StopSignal;
@@ -70,11 +73,13 @@ function checkHostConfig(hc: HostConfig): void {
   effectiveCapabilities(hc.CapAdd ?? [], hc.CapDrop ?? [], hc.Privileged ?? false);
   parseSecurityOpts(hc.SecurityOpt ?? []);
   if (hc.Memory && hc.Memory < 6 * 1024 * 1024) throw invalidArgument('Minimum memory limit allowed is 6MB');
+  if (hc.ShmSize !== undefined && hc.ShmSize < 0) throw invalidArgument('SHM size can not be less than 0');
   logRotation(hc);
   checkRestartPolicy(hc);
   const policy = hc.RestartPolicy?.Name ?? '';
   if (hc.AutoRemove && policy !== '' && policy !== 'no') throw invalidArgument("can't create 'AutoRemove' container with restart policy");
   if (hc.Devices?.length) hostDevices(hc.Devices);
+  if (hc.DeviceCgroupRules?.length && !hc.Privileged) parseDeviceCgroupRules(hc.DeviceCgroupRules);
   checkEtcOverrides(hc);
   const requests = (hc as HostConfig & { DeviceRequests?: Array<{ Driver?: string; Capabilities?: string[][] | null }> | null }).DeviceRequests ?? [];
   // no device driver (NVIDIA's or CDI) is registered with berthd: moby's words for that
@@ -100,6 +105,9 @@ export function checkRestartPolicy(hc: HostConfig): void {
       throw invalidArgument(`invalid restart policy: unknown policy '${name as string}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   }
 }
+
+/** moby's default /dev/shm size, recorded at create as Docker does (inspect shows it). */
+const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
 /** The label that ties a writable layer to its container. */
 export const CONTAINER_LABEL = 'berth.container';
@@ -142,7 +150,7 @@ export async function createContainer(ctx: DaemonContext, name: string | undefin
     Path: command[0]!,
     Args: command.slice(1),
     Config: merged,
-    HostConfig: { ...hostConfig, ...namespaceModes(hostConfig), NetworkMode: network.mode, LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
+    HostConfig: { ...hostConfig, ...namespaceModes(hostConfig), ShmSize: hostConfig.ShmSize || DEFAULT_SHM_SIZE, NetworkMode: network.mode, LogConfig: { Type: hostConfig.LogConfig?.Type || 'json-file', Config: hostConfig.LogConfig?.Config ?? {} } },
     Image: image.Id,
     State: initialState(),
     RestartCount: 0,

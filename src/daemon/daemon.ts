@@ -17,7 +17,7 @@ import { createContainer } from './create.ts';
 import { removeContainer } from './delete.ts';
 import type { ImageService } from './images.ts';
 import { createExec, execIsTty, inspectExec, resizeExec, startExec, type ExecCreateRequest, type ExecInspect, type ExecStartRequest } from './exec.ts';
-import { containerEvents, type EventMessage } from './events.ts';
+import { containerEvents, emitImageEvent, type EventMessage } from './events.ts';
 import { containerStats, type StatsResponse } from './stats.ts';
 import { topContainer, type TopResponse } from './top.ts';
 import { attachContainer, containerLogs, parseApiTime, resizeContainer, type AttachRequest, type LogsRequest, type OutputChunk } from './attach.ts';
@@ -30,7 +30,7 @@ import { pauseContainer, unpauseContainer } from './pause.ts';
 import { renameContainer, restartContainer } from './restart.ts';
 import { killContainer, stopContainer } from './stop.ts';
 import { systemInfo, versionInfo } from './system-info.ts';
-import { inspectView, listView } from './views.ts';
+import { containerSize, inspectView, listView } from './views.ts';
 import { VolumeService } from './volumes.ts';
 import { ContainerFsService } from './archive.ts';
 import { pruneContainers, type ContainerPruneReport } from './prune.ts';
@@ -156,14 +156,19 @@ export class Daemon {
     return startContainer(this.#ctx, this.#get(ref));
   }
 
-  async list(options: { all: boolean; limit?: number; filters: Record<string, string[]> }): Promise<ContainerSummary[]> {
-    const rows = listView(this.#ctx.store.all(), options);
-    return Promise.all(rows.map(async (row) => ({ ...row, ...(await summaryNetworking(this.#ctx, this.#get(row.Id))) })));
+  list(options: { all: boolean; limit?: number; size?: boolean; filters: Record<string, string[]> }): Promise<ContainerSummary[]> {
+    const ctx = this.#ctx;
+    return listView(ctx.store.all(), options, {
+      // images here have no parents: an image's family is itself
+      imageFamily: (ref) => ctx.images.inspect(ref).then((image) => [image.Id], () => []),
+      networking: (c) => summaryNetworking(ctx, c),
+      size: (c) => containerSize(ctx, c),
+    });
   }
 
-  async inspect(ref: string): Promise<ContainerInspect> {
+  async inspect(ref: string, options: { size: boolean } = { size: false }): Promise<ContainerInspect> {
     const c = this.#get(ref);
-    return { ...inspectView(c), NetworkSettings: await networkSettings(this.#ctx, c) };
+    return { ...inspectView(c), NetworkSettings: await networkSettings(this.#ctx, c), ...(options.size ? await containerSize(this.#ctx, c) : {}) };
   }
 
   /** `docker container prune`: every stopped container (filters `until`, `label`, `label!`). */
@@ -279,6 +284,11 @@ export class Daemon {
       filters: options.filters,
       signal: options.signal,
     });
+  }
+
+  /** The image service's events (image-api.ts), into this daemon's stream. */
+  imageEvent(id: string, name: string, action: string, labels: Record<string, string> | null): void {
+    emitImageEvent(this.#ctx, id, name, action, labels);
   }
 
   // ---- exec --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { SyscallError, conflict, invalidArgument, notFound } from '../util/error
 import { ChunkQueue, type OutputChunk } from './attach.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent, execAction } from './events.ts';
 import { rootfsDir } from './paths.ts';
 import { effectiveCapabilities } from './spec/spec-opts.ts';
 import { processEnv } from './start.ts';
@@ -82,6 +83,7 @@ export function createExec(ctx: DaemonContext, c: Container, request: ExecCreate
   if (c.record.State.Paused) throw conflict(`Container ${c.id} is paused, unpause the container before exec`);
   const id = randomBytes(32).toString('hex');
   registry(ctx).set(id, { id, container: c, config: { ...request, Cmd: [...request.Cmd] }, started: false, running: false, exitCode: null, pid: 0 });
+  emitContainerEvent(ctx, c, execAction('exec_create', request.Cmd), { execID: id });
   // Docker forgets exec instances with their container; we do at its removal.
   void c.removed().then(() => {
     for (const [key, instance] of registry(ctx)) if (instance.container === c) registry(ctx).delete(key);
@@ -256,11 +258,13 @@ export async function startExec(ctx: DaemonContext, id: string, request: ExecSta
   }
   e.pid = result.pid;
   e.running = true;
+  emitContainerEvent(ctx, c, execAction('exec_start', e.config.Cmd), { execID: e.id });
   let failure: string | undefined;
   const exited = result.exit!.then(
     (report) => {
       e.exitCode = report.code;
       e.running = false;
+      emitContainerEvent(ctx, c, 'exec_die', { execID: e.id, exitCode: String(report.code) });
       if (report.error) failure = startFailure(e.config.Cmd[0]!, report.error);
     },
     () => {

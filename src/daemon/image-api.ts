@@ -10,11 +10,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerSummary } from '../api/index.ts';
-import type { LocalImageBackend } from '../image/store/index.ts';
+import { parsePruneFilters, type LocalImageBackend } from '../image/store/index.ts';
 import { authKeyFor, type CredentialStore, type Credentials } from '../image/registry/index.ts';
 import type { ImageBackend, ImageDeleteItem, ProgressMessage, RegistryAuth } from '../server/index.ts';
 import { EngineError, errorCode, invalidArgument } from '../util/errors.ts';
 import type { Volume } from '../volume/index.ts';
+import { familiar, familiarName, parseReference } from '../image/reference/index.ts';
 
 /**
  * Credentials the registry client asks for by host: the current request's X-Registry-Auth when
@@ -42,9 +43,13 @@ export class RequestCredentials implements CredentialStore {
   }
 }
 
+/** Where image events go (the daemon's event stream): moby's LogImageEvent arguments. */
+export type ImageEventSink = (id: string, name: string, action: string, labels: Record<string, string> | null) => void;
+
 /** What `system df` needs from the daemon beyond images. */
 export interface DiskUsageSources {
-  containers(): Promise<ContainerSummary[]>;
+  /** `size`: with SizeRw and SizeRootFs (a walk of each writable layer) */
+  containers(options?: { size?: boolean }): Promise<ContainerSummary[]>;
   volumes(): Promise<Volume[]>;
 }
 
@@ -86,11 +91,49 @@ export class ImageApi implements ImageBackend {
   #images: LocalImageBackend;
   #credentials: RequestCredentials;
   #sources: DiskUsageSources;
+  #events: ImageEventSink;
 
-  constructor(images: LocalImageBackend, credentials: RequestCredentials, sources: DiskUsageSources) {
+  constructor(images: LocalImageBackend, credentials: RequestCredentials, sources: DiskUsageSources, events: ImageEventSink = () => {}) {
     this.#images = images;
     this.#credentials = credentials;
     this.#sources = sources;
+    this.#events = events;
+  }
+
+  /** The image's ID and labels, if it (still) exists. */
+  async #identify(ref: string): Promise<{ id: string; labels: Record<string, string> | null } | undefined> {
+    try {
+      const image = (await this.#images.inspect(ref)) as { Id: string; Config?: { Labels?: Record<string, string> | null } };
+      return { id: image.Id, labels: image.Config?.Labels ?? null };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** pull and push name the actor by the familiar reference, `name` by the repository (moby). */
+  async #referenceEvent(ref: string, action: 'pull' | 'push'): Promise<void> {
+    let parsed;
+    try {
+      parsed = parseReference(ref);
+    } catch {
+      return;
+    }
+    this.#events(familiar(parsed), familiarName(parsed), action, (await this.#identify(ref))?.labels ?? null);
+  }
+
+  /**
+   * A removal's answer as moby logs it: each image's `untag`s, then its `delete`; both name the
+   * image by its ID. `known` is the image a lone untag (other names remain) was of.
+   */
+  #removalEvents(items: readonly ImageDeleteItem[], known?: { id: string; labels: Record<string, string> | null }): void {
+    let untagged = 0;
+    for (const item of items) {
+      if (item.Untagged !== undefined) untagged++;
+      if (item.Deleted === undefined) continue;
+      for (; untagged > 0; untagged--) this.#events(item.Deleted, item.Deleted, 'untag', known?.id === item.Deleted ? known.labels : null);
+      this.#events(item.Deleted, item.Deleted, 'delete', null);
+    }
+    if (known !== undefined) for (; untagged > 0; untagged--) this.#events(known.id, known.id, 'untag', known.labels);
   }
 
   async pull(ref: string, options: { platform?: string; auth: RegistryAuth; onMessage: (message: ProgressMessage) => void; signal: AbortSignal }): Promise<void> {
@@ -111,14 +154,21 @@ export class ImageApi implements ImageBackend {
     await this.#credentials.run(options.auth, () =>
       this.#images.pull(ref, { ...(options.platform !== undefined ? { platform: options.platform } : {}), onMessage, signal: options.signal }),
     );
+    await this.#referenceEvent(ref, 'pull');
   }
 
-  push(ref: string, options: { auth: RegistryAuth; onMessage: (message: ProgressMessage) => void; signal: AbortSignal }): Promise<void> {
-    return docker(this.#credentials.run(options.auth, () => this.#images.push(ref, { onMessage: options.onMessage, signal: options.signal })));
+  async push(ref: string, options: { auth: RegistryAuth; onMessage: (message: ProgressMessage) => void; signal: AbortSignal }): Promise<void> {
+    await docker(this.#credentials.run(options.auth, () => this.#images.push(ref, { onMessage: options.onMessage, signal: options.signal })));
+    await this.#referenceEvent(ref, 'push');
   }
 
-  import(rootfs: AsyncIterable<Uint8Array>, options: { ref?: string; changes: string[]; message?: string }): Promise<string> {
-    return this.#images.import(rootfs, options);
+  async import(rootfs: AsyncIterable<Uint8Array>, options: { ref?: string; changes: string[]; message?: string }): Promise<string> {
+    const id = await this.#images.import(rootfs, options);
+    const image = await this.#identify(id);
+    // moby tags the imported image (a `tag` event), then logs the import
+    if (options.ref) this.#events(image?.id ?? id, familiar(parseReference(options.ref)), 'tag', image?.labels ?? null);
+    this.#events(image?.id ?? id, image?.id ?? id, 'import', image?.labels ?? null);
+    return id;
   }
 
   list(options: { all: boolean; filters: Record<string, string[]> }): Promise<unknown[]> {
@@ -134,14 +184,19 @@ export class ImageApi implements ImageBackend {
     return docker(this.#images.history(name));
   }
 
-  tag(source: string, target: string): Promise<void> {
-    return docker(this.#images.tag(source, target));
+  async tag(source: string, target: string): Promise<void> {
+    await docker(this.#images.tag(source, target));
+    const image = await this.#identify(target);
+    if (image !== undefined) this.#events(image.id, familiar(parseReference(target)), 'tag', image.labels);
   }
 
   async remove(name: string, options: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]> {
     try {
+      const before = await this.#identify(name);
       // there are no parent images to keep or prune: every image here is a complete pull, load or commit
-      return await this.#images.remove(name, { force: options.force });
+      const items = await this.#images.remove(name, { force: options.force });
+      this.#removalEvents(items, before);
+      return items;
     } catch (err) {
       throw await this.#namingContainer(dockerError(err));
     }
@@ -158,35 +213,42 @@ export class ImageApi implements ImageBackend {
   }
 
   async prune(filters: Record<string, string[]>): Promise<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }> {
-    let all = false;
-    for (const [key, values] of Object.entries(filters)) {
-      if (key !== 'dangling') throw invalidArgument(`invalid filter '${key}'`);
-      for (const value of values) {
-        if (!['true', 'false', '1', '0'].includes(value.toLowerCase())) throw invalidArgument(`invalid filter 'dangling=${value}'`);
-        all = value === 'false' || value === '0';
-      }
-    }
-    const report = await this.#images.prune({ all });
+    const report = await this.#images.prune(parsePruneFilters(filters));
+    this.#removalEvents(report.ImagesDeleted);
+    this.#events('', '', 'prune', { reclaimed: String(report.SpaceReclaimed) });
     return { ImagesDeleted: report.ImagesDeleted.length > 0 ? report.ImagesDeleted : null, SpaceReclaimed: report.SpaceReclaimed };
   }
 
-  save(names: string[]): Promise<AsyncIterable<Uint8Array>> {
-    return docker(this.#images.save(names));
+  async save(names: string[]): Promise<AsyncIterable<Uint8Array>> {
+    const archive = await docker(this.#images.save(names));
+    const seen = new Set<string>();
+    for (const name of names) {
+      const image = await this.#identify(name);
+      if (image === undefined || seen.has(image.id)) continue;
+      seen.add(image.id);
+      this.#events(image.id, image.id, 'save', image.labels);
+    }
+    return archive;
   }
 
-  load(archive: AsyncIterable<Uint8Array>): Promise<string[]> {
-    return this.#images.load(archive);
+  async load(archive: AsyncIterable<Uint8Array>): Promise<string[]> {
+    const lines = await this.#images.load(archive);
+    for (const line of lines) {
+      const loaded = /^Loaded image(?: ID)?: (.+)$/.exec(line)?.[1];
+      const image = loaded === undefined ? undefined : await this.#identify(loaded);
+      if (image !== undefined) this.#events(image.id, image.id, 'load', image.labels);
+    }
+    return lines;
   }
 
   async diskUsage(): Promise<unknown> {
-    const [images, containers, volumes] = await Promise.all([this.#images.systemDf(), this.#sources.containers(), this.#sources.volumes()]);
+    const [images, containers, volumes] = await Promise.all([this.#images.systemDf(), this.#sources.containers({ size: true }), this.#sources.volumes()]);
     const refs = new Map<string, number>();
     for (const c of containers) for (const m of c.Mounts) if (m.Type === 'volume' && m.Name !== undefined) refs.set(m.Name, (refs.get(m.Name) ?? 0) + 1);
     return {
       LayersSize: images.LayersSize,
       Images: images.Images,
-      // a container's writable layer is not measured yet: 0, never a guess
-      Containers: containers.map((c) => ({ ...c, SizeRw: 0, SizeRootFs: 0 })),
+      Containers: containers.map((c) => ({ ...c, SizeRw: c.SizeRw ?? 0, SizeRootFs: c.SizeRootFs ?? 0 })),
       Volumes: await Promise.all(volumes.map(async (v) => ({ ...v, UsageData: { Size: await directorySize(v.Mountpoint), RefCount: refs.get(v.Name) ?? 0 } }))),
       BuildCache: [],
     };

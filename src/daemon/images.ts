@@ -23,7 +23,7 @@ export interface ImageRunConfig {
 }
 
 export interface ImageService {
-  inspect(ref: string): Promise<{ Id: string; Config: ImageRunConfig }>;
+  inspect(ref: string): Promise<{ Id: string; Config: ImageRunConfig; Size?: number }>;
   /** what a container is created from: ID, run config, and the top layer its snapshot goes on */
   runConfig(ref: string): Promise<{ Id: string; Config: ImageRunConfig; ChainId: string }>;
   list(): Promise<unknown[]>;

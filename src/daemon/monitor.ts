@@ -13,11 +13,12 @@ import { rootfsDir } from './paths.ts';
 import { isMountPoint } from '../util/mountinfo.ts';
 import { EngineError } from '../util/errors.ts';
 import { removeContainer } from './delete.ts';
-import { emitContainerEvent } from './events.ts';
-import { teardownNetwork } from './network.ts';
+import { emitContainerEvent, emitVolumeMounts } from './events.ts';
+import { emitAttachmentEvents, teardownNetwork } from './network.ts';
 import { wasOomKilled } from './oom.ts';
 import { planRestart } from './restart-policy.ts';
 import { CONTAINER_LABEL } from './create.ts';
+import { mountPointsOf } from './volumes.ts';
 
 /** The shim connection `create` hands back (the runtime does not export its class). */
 type ShimConnection = Awaited<ReturnType<typeof create>>['shim'];
@@ -84,14 +85,18 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
     releasing.catch(() => {}); // reported by the removal
   } else await releasing.catch((err: unknown) => ctx.warn(`unmount rootfs of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   await teardownNetwork(ctx, c).catch((err: unknown) => ctx.warn(`tear down network of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
+  const execDuration = Math.max(0, Math.trunc((Date.now() - Date.parse(c.record.State.StartedAt)) / 1000)) || 0;
   c.record.State = { ...c.record.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, OOMKilled: oomKilled, ExitCode: exit.exitCode, FinishedAt: exit.finishedAt, Error: error };
   planRestart(ctx, c, exit);
   // A `--rm` container's record goes right after this: not rewritten for it. A crash in between
   // leaves it "running" with its exit file, and the next start handles the exit and removes it.
   if (!autoRemove) await ctx.store.save(c);
   c.notifyExit({ exitCode: exit.exitCode, finishedAt: exit.finishedAt });
+  // moby's Cleanup order: networks released, volumes unmounted, then `die`
+  emitAttachmentEvents(ctx, c, 'disconnect');
+  emitVolumeMounts(ctx, c, mountPointsOf(c.record), 'unmount');
   if (oomKilled) emitContainerEvent(ctx, c, 'oom');
-  emitContainerEvent(ctx, c, 'die', { exitCode: String(exit.exitCode) });
+  emitContainerEvent(ctx, c, 'die', { exitCode: String(exit.exitCode), execDuration: String(execDuration) });
   if (autoRemove) {
     await removeContainer(ctx, c, { force: true, auto: true }).catch((err: unknown) => ctx.warn(`auto-remove ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   }

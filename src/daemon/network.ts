@@ -14,6 +14,7 @@ import type { Endpoint, NetworkInspect, NetworkManager, PortMapping } from '../n
 import { EngineError, conflict, invalidArgument, notFound } from '../util/errors.ts';
 import type { Container, ContainerRecord, RequestedEndpoint } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitEvent, emitNetworkEvent } from './events.ts';
 import { containerResolvConf, etcFilePaths, hostsFile } from './etc-files.ts';
 import type { SpecOpt } from './spec/spec-opts.ts';
 import { releaseNamespaces } from './namespace-modes.ts';
@@ -186,6 +187,7 @@ export async function prepareNetwork(ctx: DaemonContext, c: Container, hostname:
     await manager.teardown(c.id).catch(() => {});
     throw dockerPortError(err, c);
   }
+  emitAttachmentEvents(ctx, c, 'connect');
   const hosts = hostsWith(hostname, endpoints.map((e) => ({ ip: e.ipAddress, names: [hostname] })).slice(0, 1));
   const host = await hostResolv;
   for (const e of endpoints) if (e.network !== DEFAULT_NETWORK) await ctx.dns?.ensure(e.network).catch((err: unknown) => ctx.warn(`dns for network ${e.network}: ${err instanceof Error ? err.message : String(err)}`));
@@ -282,6 +284,25 @@ function quietTime(ms: number): { elapsed: Promise<void>; hurry: (ms: number) =>
   };
   void elapsed.then(() => clearTimeout(handle));
   return { elapsed, hurry };
+}
+
+/**
+ * moby's `connect` at a container's start and `disconnect` at its exit, one per network it is on
+ * (a network removed meanwhile has no ID to name: skipped).
+ */
+export function emitAttachmentEvents(ctx: DaemonContext, c: Container, action: 'connect' | 'disconnect'): void {
+  const manager = ctx.network;
+  const mode = parseNetworkMode(c.record.HostConfig.NetworkMode, manager !== undefined);
+  if (manager === undefined || mode.kind !== 'network') return;
+  for (const network of new Set([mode.name, ...Object.keys(c.record.Networks ?? {})])) {
+    let found: { name: string; id: string };
+    try {
+      found = manager.lookup(network);
+    } catch {
+      continue;
+    }
+    emitNetworkEvent(ctx, { Id: found.id, Name: found.name }, action, { container: c.id });
+  }
 }
 
 /**
@@ -465,6 +486,7 @@ export class NetworkService {
       labels: body.Labels ?? {},
       options: body.Options ?? {},
     });
+    emitNetworkEvent(this.#ctx, network, 'create');
     return { Id: network.Id, Warning: '' };
   }
 
@@ -474,6 +496,7 @@ export class NetworkService {
     if (isPredefinedNetwork(network.Name)) throw predefinedRemoveError(network.Name);
     await this.#manager.removeNetwork(network.Name);
     await this.#ctx.dns?.forget(network.Name);
+    emitNetworkEvent(this.#ctx, network, 'destroy');
   }
 
   async prune(): Promise<{ NetworksDeleted: string[] }> {
@@ -486,11 +509,13 @@ export class NetworkService {
       try {
         await this.#manager.removeNetwork(n.Name);
         await this.#ctx.dns?.forget(n.Name);
+        emitNetworkEvent(this.#ctx, n, 'destroy');
         deleted.push(n.Name);
       } catch (err) {
         this.#ctx.warn(`prune network ${n.Name}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    emitEvent(this.#ctx, { type: 'network', action: 'prune', actor: { ID: '', Attributes: { reclaimed: '0' } } });
     return { NetworksDeleted: deleted };
   }
 
@@ -517,6 +542,7 @@ export class NetworkService {
         });
         if (network.Name !== DEFAULT_NETWORK) await this.#ctx.dns?.ensure(network.Name);
         await refreshEtcFiles(this.#ctx, c, this.#manager);
+        emitNetworkEvent(this.#ctx, network, 'connect', { container: c.id });
       }
       networks[network.Name] = requested;
       c.record.Networks = networks;
@@ -536,6 +562,7 @@ export class NetworkService {
       if (attached) {
         await this.#manager.disconnect(c.id, network.Name);
         await refreshEtcFiles(this.#ctx, c, this.#manager);
+        emitNetworkEvent(this.#ctx, network, 'disconnect', { container: c.id });
       }
       delete networks[network.Name];
       c.record.Networks = networks;

@@ -7,6 +7,7 @@ import { pause, resume } from '../runtime/index.ts';
 import { conflict } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent } from './events.ts';
 
 export async function pauseContainer(ctx: DaemonContext, c: Container): Promise<void> {
   await c.exclusive(async () => {
@@ -15,6 +16,7 @@ export async function pauseContainer(ctx: DaemonContext, c: Container): Promise<
     await pause(ctx.runtime, c.id);
     c.record.State = { ...c.record.State, Paused: true, Status: 'paused' };
     await ctx.store.save(c);
+    emitContainerEvent(ctx, c, 'pause');
   });
 }
 
@@ -22,6 +24,7 @@ export async function unpauseContainer(ctx: DaemonContext, c: Container): Promis
   await c.exclusive(async () => {
     if (!c.record.State.Paused) throw conflict(`Container ${c.id} is not paused`);
     await thaw(ctx, c);
+    emitContainerEvent(ctx, c, 'unpause');
   });
 }
 

@@ -1,45 +1,28 @@
 /**
  * `POST /containers/prune`: every container that is not running (nor paused, nor restarting)
  * goes, as `docker container prune` and `docker system prune` ask; filters `until` (a unix time,
- * an RFC 3339 date or a Go duration before now) and `label` / `label!` as moby reads them.
+ * an RFC 3339 date or a Go duration before now) and `label` / `label!` as moby reads them
+ * (its matchLabels: a container is kept only when it carries every `label!`).
  */
 
 import { invalidArgument } from '../util/errors.ts';
-import { parseGoDuration } from '../util/go-duration.ts';
+import { labelsAllowed, untilCutoff } from '../image/store/index.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
 import { removeContainer } from './delete.ts';
+import { emitEvent } from './events.ts';
 
 export interface ContainerPruneReport {
   ContainersDeleted: string[] | null;
   SpaceReclaimed: number;
 }
 
-/** moby's `until`: seconds since the epoch (fraction allowed), a date, or a duration back from now. */
-export function untilCutoff(value: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  if (!Number.isNaN(date)) return date;
-  try {
-    return now - parseGoDuration(value) / 1e6;
-  } catch {
-    throw invalidArgument(`failed to parse value as time or duration: "${value}"`);
-  }
-}
-
-function labelMatches(labels: Record<string, string>, wanted: string): boolean {
-  const eq = wanted.indexOf('=');
-  return eq < 0 ? wanted in labels : labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
-}
-
 export function prunable(c: Container, filters: Record<string, string[]>, now = Date.now()): boolean {
   const state = c.record.State;
   if (c.running || state.Running || state.Paused || state.Restarting) return false;
-  const labels = c.record.Config.Labels ?? {};
-  for (const until of filters['until'] ?? []) if (Date.parse(c.record.Created) >= untilCutoff(until, now)) return false;
-  if (!(filters['label'] ?? []).every((l) => labelMatches(labels, l))) return false;
-  if ((filters['label!'] ?? []).some((l) => labelMatches(labels, l))) return false;
-  return true;
+  // moby: one created after the cutoff stays; so does one carrying every `label!`
+  for (const until of filters['until'] ?? []) if (Date.parse(c.record.Created) > untilCutoff(until, now)) return false;
+  return labelsAllowed({ label: filters['label'] ?? [], labelNot: filters['label!'] ?? [] }, c.record.Config.Labels ?? {});
 }
 
 export async function pruneContainers(ctx: DaemonContext, filters: Record<string, string[]>): Promise<ContainerPruneReport> {
@@ -55,5 +38,6 @@ export async function pruneContainers(ctx: DaemonContext, filters: Record<string
       ctx.warn(`prune container ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  emitEvent(ctx, { type: 'container', action: 'prune', actor: { ID: '', Attributes: { reclaimed: '0' } } });
   return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: 0 };
 }

@@ -6,6 +6,7 @@
 import { invalidArgument } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent } from './events.ts';
 import { normalizeName } from './names.ts';
 import { startContainer } from './start.ts';
 import { stopContainer } from './stop.ts';
@@ -15,6 +16,7 @@ export async function restartContainer(ctx: DaemonContext, c: Container, options
   try {
     await stopContainer(ctx, c, options);
     await startContainer(ctx, c);
+    emitContainerEvent(ctx, c, 'restart');
   } finally {
     c.restarting = false;
   }
@@ -24,5 +26,7 @@ export async function renameContainer(ctx: DaemonContext, c: Container, newName:
   if (newName === '') throw invalidArgument('Neither old nor new names may be empty');
   const name = normalizeName(newName);
   if (name === c.record.Name) throw invalidArgument('Renaming a container with the same name as its current name');
+  const oldName = c.record.Name;
   await ctx.store.rename(c, name);
+  emitContainerEvent(ctx, c, 'rename', { oldName });
 }

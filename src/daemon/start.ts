@@ -26,10 +26,10 @@ import { resolveUser, type ResolvedUser } from './user.ts';
 import { rootfsDir } from './paths.ts';
 import { mountPointsOf, prepareMountSources, withMountPoints } from './volumes.ts';
 import { connectPendingAttachers, monitorStdioFor, withConsoleSize } from './attach.ts';
-import { emitContainerEvent } from './events.ts';
+import { emitContainerEvent, emitVolumeMounts } from './events.ts';
 import { startHealthcheck } from './health.ts';
 import { INIT_PATH_IN_CONTAINER, initBinaryPath } from './spec/init-binary.ts';
-import { hostDevices, withDevices } from './spec/devices.ts';
+import { hostDevices, parseDeviceCgroupRules, withDeviceCgroupRules, withDevices } from './spec/devices.ts';
 import { applyEtcOverrides } from './spec/etc-overrides.ts';
 import {
   buildSpec,
@@ -102,6 +102,8 @@ export function containerSpecOpts(record: ContainerRecord, paths: { rootfs: stri
   if (mountPoints.length) opts.push(withMountPoints(mountPoints));
   if (hc.Init === true) opts.push(withInit(initBinaryPath(), INIT_PATH_IN_CONTAINER));
   if (hc.Devices?.length) opts.push(withDevices(hostDevices(hc.Devices)));
+  // moby ignores them (and never reads them) for a privileged container, which allows every device
+  if (hc.DeviceCgroupRules?.length && !hc.Privileged) opts.push(withDeviceCgroupRules(parseDeviceCgroupRules(hc.DeviceCgroupRules)));
   if (hc.Ulimits?.length) opts.push(withUlimits(hc.Ulimits));
   if (hc.Sysctls) opts.push(withSysctls(hc.Sysctls));
   if (hc.OomScoreAdj) opts.push(withOomScoreAdj(hc.OomScoreAdj));
@@ -235,6 +237,7 @@ async function runContainer(ctx: DaemonContext, c: Container): Promise<void> {
     await ctx.store.save(c, { durable: false });
     monitorContainer(ctx, c, shim);
     startHealthcheck(ctx, c);
+    emitVolumeMounts(ctx, c, mountPointsOf(record), 'mount');
     emitContainerEvent(ctx, c, 'start');
     // the next start's shim, spawned once the daemon is quiet
     prepareSpareShims();

@@ -8,6 +8,7 @@ import { kill, parseSignal } from '../runtime/index.ts';
 import { conflict } from '../util/errors.ts';
 import type { Container, ExitStatus } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent } from './events.ts';
 import { thaw } from './pause.ts';
 import { cancelRestart } from './restart-policy.ts';
 
@@ -18,6 +19,7 @@ export async function killContainer(ctx: DaemonContext, c: Container, signal: st
   if (!c.running) throw conflict(`Cannot kill container: ${ref}: container ${c.id} is not running`);
   await cancelRestart(ctx, c, { manual: true });
   await kill(ctx.runtime, c.id, number);
+  emitContainerEvent(ctx, c, 'kill', { signal: String(number) });
   // a frozen init only dies once thawed; other signals wait for the unpause, as in Docker
   if (number === 9) await thaw(ctx, c);
 }
@@ -38,6 +40,7 @@ export async function stopContainer(ctx: DaemonContext, c: Container, options: {
     const signal = parseSignal(options.signal ?? c.record.Config.StopSignal ?? 'SIGTERM');
     const timeout = options.timeout ?? c.record.Config.StopTimeout ?? DEFAULT_STOP_TIMEOUT;
     await killAndWait(ctx, c, signal, timeout);
+    emitContainerEvent(ctx, c, 'stop');
     return true;
   });
 }
@@ -50,14 +53,16 @@ export async function killAndWait(ctx: DaemonContext, c: Container, signal: numb
   await thaw(ctx, c);
   if (signal !== 9 && (await exitWithin(exit, timeout)) !== undefined) return;
   if (!c.running) return;
-  await sendQuietly(ctx, c, 9);
+  // a repeated SIGKILL is no second `kill` for the event stream
+  await sendQuietly(ctx, c, 9, signal !== 9);
   await exit;
 }
 
 /** The init may exit between our check and the signal: that is success, not an error. */
-async function sendQuietly(ctx: DaemonContext, c: Container, signal: number): Promise<void> {
+async function sendQuietly(ctx: DaemonContext, c: Container, signal: number, report = true): Promise<void> {
   try {
     await kill(ctx.runtime, c.id, signal);
+    if (report) emitContainerEvent(ctx, c, 'kill', { signal: String(signal) });
   } catch (err) {
     if (c.running) ctx.warn(`signal ${signal} to ${c.id}: ${err instanceof Error ? err.message : String(err)}`);
   }

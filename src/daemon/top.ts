@@ -7,6 +7,7 @@ import { loadCgroup, psTable } from '../runtime/index.ts';
 import { conflict } from '../util/errors.ts';
 import type { Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { emitContainerEvent } from './events.ts';
 
 export interface TopResponse {
   Titles: string[];
@@ -30,5 +31,7 @@ export async function topContainer(ctx: DaemonContext, c: Container, psArgs: str
   const record = await ctx.runtime.store.load(c.id);
   const pids = await loadCgroup(record).pids();
   const args = psArgs.trim() === '' ? ['-ef'] : psArgs.trim().split(/\s+/);
-  return parseTop(psTable(pids, args));
+  const top = parseTop(psTable(pids, args));
+  emitContainerEvent(ctx, c, 'top');
+  return top;
 }

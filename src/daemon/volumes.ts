@@ -16,6 +16,7 @@ import { ANONYMOUS_LABEL, type LocalVolumes, type Volume } from '../volume/index
 import type { Container, ContainerRecord } from './container.ts';
 import type { ContainerStore } from './container-store.ts';
 import type { SpecOpt } from './spec/spec-opts.ts';
+import { emitVolumeEvent } from './events.ts';
 
 /** A mount point as kept in the container's record (moby's MountPoint, trimmed). */
 export interface MountPointRecord {
@@ -174,6 +175,7 @@ export async function resolveMounts(env: VolumeEnv, record: ContainerRecord): Pr
       const existed = !anonymous && env.volumes.has(mp.Name!);
       const volume = await env.volumes.create(mp.Name, anonymous ? { labels: { [ANONYMOUS_LABEL]: '' } } : {});
       if (!existed) created.push(volume.Name);
+      emitVolumeEvent(env, volume.Name, 'create', { driver: volume.Driver });
       out.push({ ...mp, Name: volume.Name, Source: volume.Mountpoint });
     }
   } catch (err) {
@@ -294,7 +296,10 @@ export async function removeAnonymousVolumes(env: VolumeEnv, record: ContainerRe
     const volume = env.volumes.get(mp.Name);
     if (volume.Labels?.[ANONYMOUS_LABEL] === undefined) continue;
     if (volumeUsers(env.store.all().filter((c) => c.id !== record.ID), mp.Name).length > 0) continue;
-    await env.volumes.remove(mp.Name, { force: true }).catch((err: unknown) => warn(`remove volume ${mp.Name}: ${err instanceof Error ? err.message : String(err)}`));
+    await env.volumes.remove(mp.Name, { force: true }).then(
+      () => emitVolumeEvent(env, volume.Name, 'destroy', { driver: volume.Driver }),
+      (err: unknown) => warn(`remove volume ${mp.Name}: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 }
 
@@ -340,11 +345,13 @@ export class VolumeService {
   }
 
   async create(body: { Name?: string; Driver?: string; DriverOpts?: Record<string, string> | null; Labels?: Record<string, string> | null }): Promise<Volume> {
-    return this.#env.volumes.create(body.Name || undefined, {
+    const volume = await this.#env.volumes.create(body.Name || undefined, {
       ...(body.Driver ? { driver: body.Driver } : {}),
       labels: body.Labels ?? null,
       options: body.DriverOpts ?? null,
     });
+    emitVolumeEvent(this.#env, volume.Name, 'create', { driver: volume.Driver });
+    return volume;
   }
 
   async inspect(name: string): Promise<Volume> {
@@ -356,7 +363,9 @@ export class VolumeService {
       const users = volumeUsers(this.#env.store.all(), name);
       if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
     }
+    const driver = this.#env.volumes.has(name) ? this.#env.volumes.get(name).Driver : undefined;
     await this.#env.volumes.remove(name, options);
+    if (driver !== undefined) emitVolumeEvent(this.#env, name, 'destroy', { driver });
   }
 
   /** Unused volumes go; since API 1.42 only anonymous ones unless the `all` filter is set. */
@@ -373,9 +382,11 @@ export class VolumeService {
       if (filters['label!']?.length && filters['label!'].some((l) => matchesLabel(volume.Labels, l))) continue;
       const size = await this.#env.volumes.size(volume.Name);
       await this.#env.volumes.remove(volume.Name, { force: true });
+      emitVolumeEvent(this.#env, volume.Name, 'destroy', { driver: volume.Driver });
       deleted.push(volume.Name);
       reclaimed += size;
     }
+    emitVolumeEvent(this.#env, '', 'prune', { reclaimed: String(reclaimed) });
     return { VolumesDeleted: deleted, SpaceReclaimed: reclaimed };
   }
 }

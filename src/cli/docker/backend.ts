@@ -43,6 +43,38 @@ export interface DiskUsageLike {
   LayersSize: number;
   Images: ImageSummaryLike[];
   Reclaimable: number;
+  /** what a daemon has beside images (`GET /system/df`); absent without one */
+  Containers?: DiskUsageContainer[];
+  Volumes?: DiskUsageVolume[];
+  BuildCache?: DiskUsageBuildCache[];
+}
+
+export interface DiskUsageContainer {
+  Id: string;
+  Names: string[];
+  Image: string;
+  Command: string;
+  Created: number;
+  State: string;
+  Status: string;
+  SizeRw?: number;
+  Mounts?: { Type?: string }[];
+}
+
+export interface DiskUsageVolume {
+  Name: string;
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+export interface DiskUsageBuildCache {
+  ID: string;
+  Type: string;
+  Size: number;
+  CreatedAt: string;
+  LastUsedAt?: string | null;
+  UsageCount: number;
+  InUse: boolean;
+  Shared: boolean;
 }
 
 export interface ImageBackend {

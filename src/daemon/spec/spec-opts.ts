@@ -11,6 +11,7 @@ import { OCI_VERSION } from '../../oci/runtime-spec.ts';
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, fromDockerProfile, type DockerSeccompProfile } from '../../runtime/security/index.ts';
 import { defaultSpec } from '../../runtime/index.ts';
 import { invalidArgument } from '../../util/errors.ts';
+import { privilegedDevices } from './devices.ts';
 
 export type SpecOpt = (spec: Spec) => void;
 
@@ -158,10 +159,19 @@ export function withCapabilities(caps: readonly string[]): SpecOpt {
   };
 }
 
-/** `--privileged`: every capability, every device, no masked paths, writable /sys. */
-export function withPrivileged(): SpecOpt {
+/**
+ * `--privileged`: every capability, every device (the host's /dev nodes, made in the container's
+ * /dev), no masked paths, writable /sys. Devices already in the spec (`--device`) keep their
+ * place; a /dev bound from the host already holds every node, so nothing is added to it.
+ */
+export function withPrivileged(hostDev = '/dev'): SpecOpt {
   return (spec) => {
     const linux = spec.linux!;
+    const devBound = (spec.mounts ?? []).some((m) => m.destination.replace(/\/+$/, '') === '/dev' && (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')));
+    if (!devBound) {
+      const taken = new Set((linux.devices ?? []).map((d) => d.path));
+      linux.devices = [...(linux.devices ?? []), ...privilegedDevices(hostDev).filter((d) => !taken.has(d.path))];
+    }
     delete linux.maskedPaths;
     delete linux.readonlyPaths;
     delete linux.seccomp;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { globToRegExp, matchesLabels, matchesReference, parseListFilters } from './filters.ts';
+import { globToRegExp, matchesLabels, matchesReference, parseListFilters, parsePruneFilters, prunableImage, untilCutoff } from './filters.ts';
 
 describe('reference filter', () => {
   it('matches like path.Match: * stops at /', () => {
@@ -46,4 +46,45 @@ describe('parseListFilters', () => {
     assert.throws(() => parseListFilters(['dangling=maybe']), /invalid filter/);
     assert.throws(() => parseListFilters(['dangling']), /bad format/);
   });
+
+  it('reads until as a unix time, a date or a Go duration back from now', () => {
+    const now = Date.parse('2025-06-01T12:00:00Z');
+    assert.equal(untilCutoff('1700000000', now), 1_700_000_000_000);
+    assert.equal(untilCutoff('1700000000.5', now), 1_700_000_000_500);
+    assert.equal(untilCutoff('2025-01-01T00:00:00Z', now), Date.parse('2025-01-01T00:00:00Z'));
+    assert.equal(untilCutoff('1h', now), now - 3_600_000);
+    assert.equal(untilCutoff('90m', now), now - 5_400_000);
+    assert.throws(() => untilCutoff('soon', now), /failed to parse value as time or duration: "soon"/);
+  });
+
+  it("reads image prune filters as moby's ImagesPrune does", () => {
+    const now = Date.parse('2025-06-01T12:00:00Z');
+    assert.deepEqual(parsePruneFilters({}, now), {});
+    assert.deepEqual(parsePruneFilters({ dangling: ['false'] }, now), { all: true });
+    assert.deepEqual(parsePruneFilters({ dangling: ['TRUE'] }, now), { all: false });
+    assert.deepEqual(parsePruneFilters({ until: ['1h'], label: ['a=1'], 'label!': ['b'] }, now), { until: now - 3_600_000, label: ['a=1'], labelNot: ['b'] });
+    assert.throws(() => parsePruneFilters({ dangling: ['maybe'] }, now), /invalid filter 'dangling=maybe'/);
+    assert.throws(() => parsePruneFilters({ until: ['1h', '2h'] }, now), /more than one until filter specified/);
+    assert.throws(() => parsePruneFilters({ reference: ['x'] }, now), /invalid filter 'reference'/);
+  });
+
+  it('lets an image go only when until and the labels allow it', () => {
+    const cutoff = Date.parse('2025-01-01T00:00:00Z');
+    assert.equal(prunableImage({ until: cutoff }, cutoff - 1, {}), true);
+    assert.equal(prunableImage({ until: cutoff }, cutoff, {}), true);
+    assert.equal(prunableImage({ until: cutoff }, cutoff + 1, {}), false);
+    assert.equal(prunableImage({ until: cutoff }, Infinity, {}), false);
+    assert.equal(prunableImage({ label: ['a=1'] }, 0, { a: '1' }), true);
+    assert.equal(prunableImage({ label: ['a=1'] }, 0, { a: '2' }), false);
+    // label!: kept only when it carries every one of them (moby's MatchKVList)
+    assert.equal(prunableImage({ labelNot: ['keep'] }, 0, { keep: 'yes' }), false);
+    assert.equal(prunableImage({ labelNot: ['keep', 'also'] }, 0, { keep: 'yes' }), true);
+    assert.equal(prunableImage({ labelNot: ['keep'] }, 0, undefined), true);
+  });
+
+  it('takes until and label! in a list too', () => {
+    const filters = parseListFilters(['until=1700000000', 'label!=x']);
+    assert.deepEqual(filters, { until: 1_700_000_000_000, labelNot: ['x'] });
+  });
 });
+

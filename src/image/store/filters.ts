@@ -4,7 +4,8 @@
  */
 
 import { invalidArgument } from '../../util/errors.ts';
-import type { ListFilters } from './types.ts';
+import { parseGoDuration } from '../../util/go-duration.ts';
+import type { ListFilters, PruneFilters } from './types.ts';
 
 /** A Go `path.Match` pattern as a RegExp anchored at both ends. */
 export function globToRegExp(pattern: string): RegExp {
@@ -47,6 +48,64 @@ export function matchesLabels(conditions: readonly string[], labels: Record<stri
   });
 }
 
+/** moby's `until` (GetTimestamp): seconds since the epoch (fraction allowed), a date, or a Go duration back from now. */
+export function untilCutoff(value: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  if (!Number.isNaN(date)) return date;
+  try {
+    return now - parseGoDuration(value) / 1e6;
+  } catch {
+    throw invalidArgument(`failed to parse value as time or duration: "${value}"`);
+  }
+}
+
+/** moby's matchLabels for prune: every `label` holds, and not every `label!` does. */
+export function labelsAllowed(filters: { label?: readonly string[]; labelNot?: readonly string[] }, labels: Record<string, string> | undefined): boolean {
+  if (filters.label && !matchesLabels(filters.label, labels)) return false;
+  if (filters.labelNot?.length && matchesLabels(filters.labelNot, labels)) return false;
+  return true;
+}
+
+/** Whether an image created at `created` (ms) with `labels` is one the prune filters let go. */
+export function prunableImage(filters: PruneFilters, created: number, labels: Record<string, string> | undefined): boolean {
+  if (filters.until !== undefined && created > filters.until) return false;
+  return labelsAllowed(filters, labels);
+}
+
+/** moby's GetBoolOrDefault: one value, true/1 or false/0 (any case). */
+function boolFilter(key: string, values: readonly string[]): boolean {
+  const falsy = values.some((v) => v.toLowerCase() === 'false' || v === '0');
+  const truthy = values.some((v) => v.toLowerCase() === 'true' || v === '1');
+  if (values.length !== 1 || falsy === truthy) throw invalidArgument(`invalid filter '${key}=${values.join(',')}'`);
+  return truthy;
+}
+
+/** `POST /images/prune`'s filters (dangling, until, label, label!), checked as moby checks them. */
+export function parsePruneFilters(filters: Record<string, readonly string[]>, now = Date.now()): PruneFilters {
+  const out: PruneFilters = {};
+  for (const [key, values] of Object.entries(filters)) {
+    switch (key) {
+      case 'dangling':
+        out.all = !boolFilter(key, values);
+        break;
+      case 'until':
+        if (values.length > 1) throw invalidArgument('more than one until filter specified');
+        if (values[0] !== undefined) out.until = untilCutoff(values[0], now);
+        break;
+      case 'label':
+        out.label = [...values];
+        break;
+      case 'label!':
+        out.labelNot = [...values];
+        break;
+      default:
+        throw invalidArgument(`invalid filter '${key}'`);
+    }
+  }
+  return out;
+}
+
 /** Parses docker's repeated `--filter key=value` arguments. */
 export function parseListFilters(args: readonly string[]): ListFilters {
   const filters: ListFilters = {};
@@ -71,6 +130,12 @@ export function parseListFilters(args: readonly string[]): ListFilters {
         break;
       case 'label':
         (filters.label ??= []).push(value);
+        break;
+      case 'label!':
+        (filters.labelNot ??= []).push(value);
+        break;
+      case 'until':
+        filters.until = untilCutoff(value);
         break;
       default:
         throw invalidArgument(`invalid filter '${key}'`);

@@ -23,10 +23,10 @@ import { RegistryClient, type CredentialStore, type PushProgress, type PushResul
 import { LayerUnpacker } from '../unpack/index.ts';
 import { importRootfs, loadArchive, saveArchive, type ArchiveFormat, type SaveImage } from '../archive/index.ts';
 import { ContentBlobStore } from './blob-sink.ts';
-import { matchesLabels, matchesReference } from './filters.ts';
+import { labelsAllowed, matchesReference, prunableImage } from './filters.ts';
 import { acquireLockFile } from './lock-file.ts';
 import { RecordFile } from './records.ts';
-import type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneReport } from './types.ts';
+import type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneFilters, PruneReport } from './types.ts';
 
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
 
@@ -427,7 +427,8 @@ export class ImageStore {
       if (filters.dangling !== undefined && filters.dangling !== dangling) continue;
       if (before !== undefined && !(createdSeconds(image) < before)) continue;
       if (since !== undefined && !(createdSeconds(image) > since)) continue;
-      if (filters.label && !matchesLabels(filters.label, image.config.config?.Labels)) continue;
+      if (!labelsAllowed(filters, image.config.config?.Labels)) continue;
+      if (filters.until !== undefined && createdMs(image) > filters.until) continue;
       if (filters.reference) {
         const names = image.records.filter((r) => r.name !== undefined).map((r) => {
           const ref = parseReference(r.name!);
@@ -581,13 +582,14 @@ export class ImageStore {
     return items;
   }
 
-  async prune(options: { all?: boolean } = {}): Promise<PruneReport> {
+  async prune(options: PruneFilters = {}): Promise<PruneReport> {
     const images = await this.#images();
     const deleted: DeleteItem[] = [];
     const drop: Image[] = [];
     for (const image of images) {
       const dangling = image.records.every((r) => r.name === undefined);
       if (!dangling && !options.all) continue;
+      if (!prunableImage(options, createdMs(image), image.config.config?.Labels)) continue;
       if (await this.#isInUse(image.id)) continue;
       drop.push(image);
     }
@@ -817,6 +819,12 @@ async function* extracting(desc: Descriptor, bytes: AsyncIterable<Uint8Array>, r
     if (downloaded === undefined || downloaded.has(id)) report({ id, status: 'Extracting', current, total: desc.size });
     yield chunk;
   }
+}
+
+/** When the image was made (ms); one that does not say is never "before" a time, as moby has it. */
+function createdMs(image: Image): number {
+  const created = image.config.created ? Date.parse(image.config.created) : NaN;
+  return Number.isNaN(created) ? Infinity : created;
 }
 
 function createdSeconds(image: Image): number {

@@ -6,7 +6,7 @@
 export { DEFAULT_DATA_ROOT, ImageStore } from './image-store.ts';
 export type { ImageProgress, ImageStoreOptions, LoadResult, PullImageResult } from './image-store.ts';
 export { ContentBlobStore } from './blob-sink.ts';
-export { globToRegExp, matchesLabels, matchesReference, parseListFilters } from './filters.ts';
-export type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneReport } from './types.ts';
+export { globToRegExp, labelsAllowed, matchesLabels, matchesReference, parseListFilters, parsePruneFilters, prunableImage, untilCutoff } from './filters.ts';
+export type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageRecord, ImageSummary, ListFilters, PruneFilters, PruneReport } from './types.ts';
 export { LocalImageBackend } from './local-backend.ts';
 export type { ProgressMessage } from './local-backend.ts';

@@ -10,7 +10,7 @@ import { familiar, formatReference, parseReference, repositoryName } from '../re
 import { login, logout } from '../registry/index.ts';
 import type { ImageStore } from './image-store.ts';
 import { parseListFilters } from './filters.ts';
-import type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageSummary, PruneReport } from './types.ts';
+import type { DeleteItem, DiskUsage, HistoryItem, ImageInspect, ImageSummary, PruneFilters, PruneReport } from './types.ts';
 
 export interface ProgressMessage {
   id?: string;
@@ -95,7 +95,7 @@ export class LocalImageBackend {
     return this.#store.remove(ref, options);
   }
 
-  prune(options: { all?: boolean } = {}): Promise<PruneReport> {
+  prune(options: PruneFilters = {}): Promise<PruneReport> {
     return this.#store.prune(options);
   }
 

@@ -87,4 +87,18 @@ export interface ListFilters {
   since?: string;
   /** `key` or `key=value` */
   label?: string[];
+  /** images carrying all of these are left out */
+  labelNot?: string[];
+  /** only images created at or before this instant (ms since the epoch) */
+  until?: number;
+}
+
+/** What `docker image prune` removes: dangling images unless `all`, narrowed by moby's prune filters. */
+export interface PruneFilters {
+  all?: boolean;
+  /** only images created at or before this instant (ms since the epoch) */
+  until?: number;
+  label?: string[];
+  /** images carrying all of these are kept */
+  labelNot?: string[];
 }

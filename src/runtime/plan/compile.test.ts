@@ -101,6 +101,21 @@ test('a user namespace maps ids from the parent and makes the child its root', (
   assert.ok(find(plan, 'MOUNT_IN_ROOT').some((args) => args[0] === '/dev/null' && args[1] === '/dev/null'));
 });
 
+test('devices are made in a /dev of the container\'s own, never in one bound from elsewhere', () => {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.linux!.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229 }];
+  const made = (s: Spec): unknown[] => find(compileInitPlan(options(s)), 'MKNOD_IN_ROOT').map((args) => args[0]);
+  assert.ok(made(spec).includes('/dev/fuse'));
+  assert.ok(made(spec).includes('/dev/null'));
+  // the host's /dev, bound in: its nodes are the host's, not to be unlinked and made again
+  spec.mounts = spec.mounts!.map((m) => (m.destination === '/dev' ? { destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] } : m));
+  assert.deepEqual(made(spec), []);
+  // no /dev mount at all: only the spec's devices, in the rootfs's own /dev
+  spec.mounts = spec.mounts!.filter((m) => m.destination !== '/dev');
+  assert.deepEqual(made(spec), ['/dev/fuse']);
+});
+
 test('namespaces given by path are joined, user first and mount last, and not cloned', () => {
   const spec = defaultSpec();
   spec.process!.terminal = false;
@@ -127,6 +142,8 @@ test('a terminal needs a console socket or a relay', () => {
   assert.throws(() => compileInitPlan(options(spec)), /no --console-socket/);
   assert.deepEqual(find(compileInitPlan(options(spec, { consoleSocket: '/tmp/sock' })), 'CONSOLE_SOCKET'), [['/tmp/sock']]);
   assert.equal(find(compileInitPlan(options(spec, { relayConsole: true, mode: 'wait' })), 'CONSOLE_PAIR').length, 1);
+  // the init's terminal is the OCI spec's /dev/console
+  assert.deepEqual(find(compileInitPlan(options(spec, { consoleSocket: '/tmp/sock' })), 'CONSOLE'), [[0, 0, '/dev/console']]);
 });
 
 test('sysctls are allowed only in namespaces the container owns', () => {

@@ -254,7 +254,8 @@ export function processSteps(process: Process, options: Pick<InitPlanOptions, 'h
     if (!options.host.selinux) throw invalidArgument(`selinux label ${JSON.stringify(process.selinuxLabel)} requested but SELinux is not enabled on this host`);
     steps.push(step('WRITE_FILE', '/proc/self/attr/exec', process.selinuxLabel));
   }
-  if (how.terminal) steps.push(step('CONSOLE', process.consoleSize?.height ?? 0, process.consoleSize?.width ?? 0));
+  // the OCI spec's /dev/console is the init's terminal; an exec's pty is its own (runc binds none)
+  if (how.terminal) steps.push(step('CONSOLE', process.consoleSize?.height ?? 0, process.consoleSize?.width ?? 0, how.exec ? '' : '/dev/console'));
   steps.push(...compileIdentity(process, { seccomp: options.seccomp, preserveFds: options.preserveFds ?? 0, exec: how.exec ?? false }));
   return steps;
 }

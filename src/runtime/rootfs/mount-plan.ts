@@ -67,16 +67,22 @@ export function compileMounts(options: MountPlanOptions): PlanStep[] {
   steps.push(step('OPEN_ROOT', rootfs));
 
   let devIsTmpfs = false;
+  let devIsBound = false;
   let hasDevPts = false;
   for (const mount of spec.mounts ?? []) {
     const destination = posix.normalize(mount.destination);
-    if (destination === '/dev' && !isBind(mount)) devIsTmpfs = true;
+    if (destination === '/dev') {
+      devIsBound = isBind(mount);
+      devIsTmpfs = !devIsBound;
+    }
     if (destination === '/dev/pts') hasDevPts = true;
     steps.push(...compileMount({ ...mount, destination }, options));
   }
 
   if (devIsTmpfs) steps.push(...compileDevices(spec.linux?.devices ?? [], options.userNamespace, hasDevPts));
-  else if (spec.linux?.devices?.length) steps.push(...compileDevices(spec.linux.devices, options.userNamespace, false, false));
+  // a /dev bound from elsewhere (the host's, `-v /dev:/dev`) already has its nodes: making them
+  // there would unlink and remake the host's own (runc makes none either)
+  else if (!devIsBound && spec.linux?.devices?.length) steps.push(...compileDevices(spec.linux.devices, options.userNamespace, false, false));
 
   if (spec.process?.cwd) steps.push(step('MKDIR_IN_ROOT', spec.process.cwd, 0o755));
   return steps;

@@ -16,6 +16,8 @@ export type { OutputChunk };
 export interface ListOptions {
   all: boolean;
   limit?: number;
+  /** SizeRw and SizeRootFs in each row */
+  size?: boolean;
   filters: Record<string, string[]>;
 }
 
@@ -52,7 +54,8 @@ export interface ContainerBackend {
   /** false when the container was already running (304) */
   start(ref: string): Promise<boolean>;
   list(options: ListOptions): Promise<ContainerSummary[]>;
-  inspect(ref: string): Promise<ContainerInspect>;
+  /** `size`: SizeRw and SizeRootFs filled */
+  inspect(ref: string, options?: { size: boolean }): Promise<ContainerInspect>;
   /** resolves once the wait is registered; `result` when the condition is met */
   wait(ref: string, condition: WaitCondition, signal: AbortSignal): Promise<{ result: Promise<WaitResponse> }>;
   kill(ref: string, signal: string | undefined): Promise<void>;
@@ -92,10 +95,11 @@ export function containerRouter(backend: ContainerBackend): Router {
       const limit = intParam(query, 'limit');
       const options: ListOptions = { all: boolParam(query, 'all'), filters: filtersParam(query) };
       if (limit !== undefined && limit > 0) options.limit = limit;
+      if (boolParam(query, 'size')) options.size = true;
       reply.json(200, await backend.list(options));
     })
-    .add('GET', '/containers/{id}/json', async ({ params, reply }) => {
-      reply.json(200, await backend.inspect(params['id']!));
+    .add('GET', '/containers/{id}/json', async ({ params, query, reply }) => {
+      reply.json(200, await backend.inspect(params['id']!, { size: boolParam(query, 'size') }));
     })
     .add('POST', '/containers/{id}/wait', async ({ params, query, reply, signal }) => {
       const condition = query.get('condition') || 'not-running';

@@ -224,5 +224,31 @@ describe('berth exec, inspect and the lifecycle verbs', () => {
     assert.match(v.stdout, /^1\.\d+\n$/);
     const info = await berth(['info', '--format', '{{.OSType}}']);
     assert.equal(info.stdout, 'linux\n');
+    // docker's template sees Go's field name, and {{json .}} only the JSON one
+    assert.equal((await berth(['version', '--format', '{{.Server.APIVersion}}'])).stdout, v.stdout);
+    assert.doesNotMatch((await berth(['version', '--format', '{{json .Server}}'])).stdout, /"APIVersion"/);
+  });
+
+  test('system df counts containers and volumes as the docker CLI does; events take relative times', async () => {
+    const run = await berth(['run', '-d', '--name', 'cli-df', '-v', 'cli-df-vol:/data', 'busybox', 'sh', '-c', 'echo hi > /data/x; sleep 60']);
+    assert.equal(run.code, 0, run.stderr);
+    try {
+      const ours = await berth(['system', 'df', '--format', '{{.Type}} {{.TotalCount}} {{.Active}}']);
+      const docker = await d.docker('system', 'df', '--format', '{{.Type}} {{.TotalCount}} {{.Active}}');
+      assert.equal(ours.stdout, docker.stdout);
+      // other tests' containers may run beside it: at least this one, and its volume, count
+      assert.match(ours.stdout, /^Containers [1-9]\d* [1-9]\d*$/m);
+      assert.match(ours.stdout, /^Local Volumes [1-9]\d* [1-9]\d*$/m);
+      const verbose = await berth(['system', 'df', '-v']);
+      assert.match(verbose.stdout, /^cli-df-vol +1 +\d/m);
+      const sized = await berth(['ps', '-s']);
+      assert.match(sized.stdout.split('\n')[0]!, / +NAMES +SIZE$/);
+      const events = await berth(['events', '--since', '1m', '--until', '0s', '--filter', 'container=cli-df', '--format', '{{.Action}}']);
+      assert.equal(events.code, 0, events.stderr);
+      assert.match(events.stdout, /^create$/m);
+    } finally {
+      await berth(['rm', '-f', 'cli-df']);
+      await berth(['volume', 'rm', 'cli-df-vol']);
+    }
   });
 });

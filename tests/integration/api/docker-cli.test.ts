@@ -275,6 +275,25 @@ describe('docker CLI against berthd', () => {
     assert.equal(ping.headers['api-version'], '1.51');
   });
 
+  it('-t gives the container its pty as /dev/console (the OCI spec\'s console)', async () => {
+    const r = await d.docker('run', '--rm', '-t', 'busybox', 'sh', '-c', 'stat -c %t:%T /dev/console; stat -c %t:%T $(tty)');
+    assert.equal(r.code, 0, r.stderr);
+    const [console_, tty] = r.stdout.trim().split(/\r?\n/);
+    assert.equal(console_, tty);
+    const plain = await d.docker('run', '--rm', 'busybox', 'ls', '/dev/console');
+    assert.notEqual(plain.code, 0, 'no terminal, no /dev/console');
+  });
+
+  it('a container records Docker\'s default /dev/shm size; a negative one is refused', async () => {
+    const id = (await d.docker('create', 'busybox', 'true')).stdout.trim();
+    created.add(id);
+    assert.equal((await inspect(id)).HostConfig.ShmSize, 64 * 1024 * 1024);
+    assert.equal((await d.docker('rm', id)).code, 0);
+    const r = await d.api('POST', '/v1.51/containers/create', JSON.stringify({ Image: 'busybox', HostConfig: { ShmSize: -1 } }), { 'Content-Type': 'application/json' });
+    assert.equal(r.status, 400);
+    assert.match(r.body, /SHM size can not be less than 0/);
+  });
+
   it('without networking (--bridge none) the host and none networks are listed, and prune works', async () => {
     const ls = await d.docker('network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}');
     assert.equal(ls.code, 0, ls.stderr);

@@ -85,7 +85,7 @@ function ioPlan(argv: string[], o: IoOptions): Plan {
     step('MKNOD_IN_ROOT', '/dev/zero', S_IFCHR | 0o666, makedev(1, 5), 0, 0),
     ...tty,
     step('PIVOT_ROOT', rootfs),
-    ...(o.tty ? [step('CONSOLE', 24, 80)] : []),
+    ...(o.tty ? [step('CONSOLE', 24, 80, '')] : []),
     step('EXEC', '/bin', argv.length, ...argv, 'PATH=/bin'),
   ];
 }

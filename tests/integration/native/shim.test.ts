@@ -383,15 +383,16 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
 
   test('CONSOLE_PAIR relays the pty of the container to the shim stdout', async () => {
     const result = await run(
-      containerPlan(['/bin/sh', '-c', 'tty; stty size'], {
+      containerPlan(['/bin/sh', '-c', 'tty; stty size; stat -c %t:%T /dev/console /dev/pts/0; echo to-console > /dev/console'], {
         launcher: [step('CONSOLE_PAIR')],
         beforePivot: devptsSteps(),
-        afterPivot: [step('CONSOLE', 24, 80)],
+        afterPivot: [step('CONSOLE', 24, 80, '/dev/console')],
       }),
     );
     assert.equal(result.exit.code, 0, result.out);
     assert.ok(result.messages.some((m) => m.type === 'console-ready'));
-    assert.equal(result.out, '/dev/pts/0\r\n24 80\r\n');
+    // /dev/console is the pty itself (the same device), so what is written there is relayed too
+    assert.equal(result.out, '/dev/pts/0\r\n24 80\r\n88:0\r\n88:0\r\nto-console\r\n');
   });
 
   test('with a terminal on stdin, the relay is raw and SIGWINCH resizes the container pty', async () => {
@@ -400,7 +401,7 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
     const plan = containerPlan(['/bin/sh', '-c', 'stty size; sleep 1; stty size'], {
       launcher: [step('CONSOLE_PAIR')],
       beforePivot: devptsSteps(),
-      afterPivot: [step('CONSOLE', 30, 100)],
+      afterPivot: [step('CONSOLE', 30, 100, '')],
     });
     writeFileSync(planFile, encodePlan(plan));
     const report = JSON.parse(execFileSync('python3', ['-c', WINCH_DRIVER, planFile, shimPath()], { encoding: 'utf8' })) as {
@@ -429,7 +430,7 @@ describe('berth-shim', { skip: isRoot ? false : 'needs root' }, () => {
         containerPlan(['/bin/echo', 'hello console'], {
           launcher: [step('CONSOLE_SOCKET', socketPath)],
           beforePivot: devptsSteps(),
-          afterPivot: [step('CONSOLE', 0, 0)],
+          afterPivot: [step('CONSOLE', 0, 0, '')],
         }),
       );
       assert.equal(result.exit.code, 0, result.out);

@@ -6,7 +6,7 @@
 
 import { Readable } from 'node:stream';
 import { ApiError, jsonLines, type EngineClient, type Query } from '../../../client/index.ts';
-import type { DeleteItemLike, DiskUsageLike, HistoryItemLike, ImageBackend, ImageSummaryLike, JsonMessage } from '../backend.ts';
+import type { DeleteItemLike, DiskUsageBuildCache, DiskUsageContainer, DiskUsageLike, DiskUsageVolume, HistoryItemLike, ImageBackend, ImageSummaryLike, JsonMessage } from '../backend.ts';
 import { formatReference, parseReference } from '../../../image/reference/reference.ts';
 
 /** docker's JSON message stream: each message to `onMessage`, an `error` one thrown. */
@@ -118,9 +118,9 @@ export class ApiImageBackend implements ImageBackend {
   }
 
   async systemDf(): Promise<DiskUsageLike> {
-    const df = await this.#client.json<{ LayersSize: number; Images: ImageSummaryLike[] | null }>('GET', '/system/df');
+    const df = await this.#client.json<{ LayersSize: number; Images: ImageSummaryLike[] | null; Containers?: DiskUsageContainer[] | null; Volumes?: DiskUsageVolume[] | null; BuildCache?: DiskUsageBuildCache[] | null }>('GET', '/system/df');
     const images = df.Images ?? [];
     const reclaimable = images.filter((i) => i.Containers <= 0).reduce((sum, i) => sum + Math.max(0, i.Size - Math.max(0, i.SharedSize)), 0);
-    return { LayersSize: df.LayersSize, Images: images, Reclaimable: reclaimable };
+    return { LayersSize: df.LayersSize, Images: images, Reclaimable: reclaimable, Containers: df.Containers ?? [], Volumes: df.Volumes ?? [], BuildCache: df.BuildCache ?? [] };
   }
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, UsageError } from '../args.ts';
-import { CREATE_FLAGS, OptionError, createBody, healthConfig, parseDevice, parseEnvFile, parseExtraHost, parseGpus, parseMount, parseRestartPolicy, parseUlimit } from './container-opts.ts';
+import { CREATE_FLAGS, OptionError, checkDeviceCgroupRule, createBody, healthConfig, parseDevice, parseEnvFile, parseExtraHost, parseGpus, parseMount, parseRestartPolicy, parseUlimit } from './container-opts.ts';
 import { parseGoDuration } from '../../../util/go-duration.ts';
 
 function body(argv: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
@@ -46,6 +46,15 @@ test('--device: host[:container][:rwm] as parseLinuxDevice reads it', () => {
   option(() => parseDevice('a:b:c:d'), 'bad format for path: a:b:c:d');
   option(() => parseDevice('/dev/null:/x:rwx'), 'bad mode specified: rwx');
   option(() => parseDevice('/dev/null:rel'), 'rel is not an absolute path');
+});
+
+test('--device-cgroup-rule: docker\'s validator, rules sent as given', () => {
+  assert.deepEqual(host(['--device-cgroup-rule', 'c 1:3 mr', '--device-cgroup-rule', 'b 7:* rmw', '--device-cgroup-rule', 'a *:* rwm'])['DeviceCgroupRules'], ['c 1:3 mr', 'b 7:* rmw', 'a *:* rwm']);
+  assert.equal(host([])['DeviceCgroupRules'], undefined);
+  usage(() => checkDeviceCgroupRule('x'), 'invalid argument "x" for "--device-cgroup-rule" flag: invalid device cgroup format \'x\'');
+  // docker's CLI refuses the lone `a` the daemon accepts
+  usage(() => host(['--device-cgroup-rule', 'a']), 'invalid argument "a" for "--device-cgroup-rule" flag: invalid device cgroup format \'a\'');
+  usage(() => checkDeviceCgroupRule('c 1:3  r'), 'invalid argument "c 1:3  r" for "--device-cgroup-rule" flag: invalid device cgroup format \'c 1:3  r\'');
 });
 
 test('--add-host and --dns: docker\'s validators, sent as host:ip', () => {

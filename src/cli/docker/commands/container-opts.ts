@@ -55,6 +55,7 @@ export const CREATE_FLAGS: FlagSpecs = {
   'shm-size': { type: 'string' },
   ulimit: { type: 'list' },
   device: { type: 'list' },
+  'device-cgroup-rule': { type: 'list' },
   gpus: { type: 'string' },
   sysctl: { type: 'list' },
   'oom-score-adj': { type: 'string' },
@@ -231,6 +232,12 @@ export function parseDevice(spec: string): { PathOnHost: string; PathInContainer
   }
   if (!container.startsWith('/')) throw new OptionError(`${container} is not an absolute path`);
   return { PathOnHost: parts[0]!, PathInContainer: container, CgroupPermissions: permissions };
+}
+
+/** docker's validateDeviceCgroupRule: `type major:minor access`; the daemon reads the numbers. */
+export function checkDeviceCgroupRule(rule: string): string {
+  if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(rule)) throw invalid('device-cgroup-rule', rule, `invalid device cgroup format '${rule}'`);
+  return rule;
 }
 
 /** opts.GpuOpts: `all`, a count, or `count=…,driver=…,device=…,capabilities=…,options=…`. */
@@ -514,6 +521,7 @@ export function createBody(flags: Parsed['flags'], image: string, cmd: string[],
     host['Ulimits'] = [...byName.values()];
   }
   if (list('device').length) host['Devices'] = list('device').map(parseDevice);
+  if (list('device-cgroup-rule').length) host['DeviceCgroupRules'] = list('device-cgroup-rule').map(checkDeviceCgroupRule);
   if (str('gpus') !== undefined) host['DeviceRequests'] = [parseGpus(str('gpus')!)];
   if (list('sysctl').length) host['Sysctls'] = Object.fromEntries(list('sysctl').map(parseSysctl));
   if (list('add-host').length) host['ExtraHosts'] = list('add-host').map(parseExtraHost);

@@ -8,7 +8,7 @@
 import { ApiError, Demuxer, STDERR } from '../../../client/index.ts';
 import { parseArgs, requireArgs, UsageError } from '../args.ts';
 import { write } from '../context.ts';
-import { alignTable, ago, parseTemplate, renderFormatted } from '../format/index.ts';
+import { alignTable, ago, humanSize, parseTemplate, renderFormatted } from '../format/index.ts';
 import type { ApiContext } from './run.ts';
 
 interface PortLike {
@@ -31,6 +31,7 @@ interface ContainerSummaryLike {
   Mounts?: { Name?: string; Source?: string }[];
   NetworkSettings?: { Networks?: Record<string, unknown> };
   SizeRw?: number;
+  SizeRootFs?: number;
 }
 
 function errorLine(err: unknown): string {
@@ -45,7 +46,7 @@ function formatPorts(ports: readonly PortLike[]): string {
 }
 
 /** docker's ps command column: quoted, cut to 20 characters with an ellipsis unless --no-trunc. */
-function commandColumn(command: string, truncate: boolean): string {
+export function commandColumn(command: string, truncate: boolean): string {
   const text = truncate && [...command].length > 20 ? `${[...command].slice(0, 19).join('')}…` : command;
   return JSON.stringify(text);
 }
@@ -68,8 +69,14 @@ function psRow(c: ContainerSummaryLike, truncate: boolean): Record<PsField, stri
     Labels: Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: (c.Mounts ?? []).map((m) => m.Name ?? m.Source ?? '').join(','),
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
-    Size: c.SizeRw === undefined ? '' : `${c.SizeRw}B`,
+    Size: sizeColumn(c),
   };
+}
+
+/** docker's size column: the writable layer, and with it the whole root file system. */
+function sizeColumn(c: ContainerSummaryLike): string {
+  const rw = humanSize(c.SizeRw ?? 0, 3);
+  return (c.SizeRootFs ?? 0) > 0 ? `${rw} (virtual ${humanSize(c.SizeRootFs!, 3)})` : rw;
 }
 
 const PS_HEADERS = { ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE', Status: 'STATUS', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS', Size: 'SIZE' };
@@ -113,9 +120,10 @@ export async function psCommand(ctx: ApiContext, argv: string[]): Promise<number
     await write(ctx.io.stdout, renderFormatted(format, rows, PS_HEADERS));
     return 0;
   }
+  const size = flags['size'] === true;
   await write(ctx.io.stdout, alignTable([
-    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-    ...rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]),
+    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(size ? ['SIZE'] : [])],
+    ...rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names, ...(size ? [r.Size] : [])]),
   ]));
   return 0;
 }
@@ -226,7 +234,8 @@ export async function topCommand(ctx: ApiContext, argv: string[]): Promise<numbe
   requireArgs(args, 'top', 'CONTAINER [ps OPTIONS]', 1, Infinity);
   const [name, ...psArgs] = args as [string, ...string[]];
   const top = await ctx.client.json<{ Titles: string[]; Processes: string[][] }>('GET', `/containers/${encodeURIComponent(name)}/top`, { query: { ps_args: psArgs.length > 0 ? psArgs.join(' ') : undefined } });
-  await write(ctx.io.stdout, alignTable([top.Titles, ...top.Processes]));
+  // docker's top table: tabwriter cells of 20 at least, not the 10 of its other tables
+  await write(ctx.io.stdout, alignTable([top.Titles, ...top.Processes], 20));
   return 0;
 }
 
@@ -277,7 +286,10 @@ export async function versionCommand(ctx: ApiContext, argv: string[], clientVers
   const client = { Version: clientVersion, ApiVersion: '1.51', Os: process.platform, Arch: process.arch, GoVersion: `node ${process.version}` };
   const format = flags['format'] as string | undefined;
   if (format) {
-    await write(ctx.io.stdout, `${parseTemplate(format).render({ Client: client, Server: server })}\n`);
+    // docker's template sees Go field names: APIVersion is the one that differs from the JSON's
+    // ApiVersion; kept out of `{{json .}}`, as Go's encoder writes only the JSON name
+    const goNames = <T extends Record<string, unknown>>(o: T): T => Object.defineProperty({ ...o }, 'APIVersion', { value: o['ApiVersion'], enumerable: false });
+    await write(ctx.io.stdout, `${parseTemplate(format).render({ Client: goNames(client), Server: goNames(server) })}\n`);
     return 0;
   }
   const field = (v: unknown): string => (v === undefined ? '' : String(v));

@@ -58,8 +58,9 @@ export function imageRows(images: readonly ImageSummaryLike[], options: { noTrun
       CreatedAt: createdAt(image.Created),
       Size: humanSize(image.Size),
       VirtualSize: humanSize(image.Size),
-      SharedSize: image.SharedSize < 0 ? 'N/A' : humanSize(image.SharedSize),
-      UniqueSize: image.SharedSize < 0 ? 'N/A' : humanSize(image.Size - image.SharedSize),
+      // docker's formatter: four significant digits here, three for Size
+      SharedSize: image.SharedSize < 0 ? 'N/A' : humanSize(image.SharedSize, 4),
+      UniqueSize: image.SharedSize < 0 ? 'N/A' : humanSize(image.Size - image.SharedSize, 4),
       Containers: image.Containers < 0 ? 'N/A' : String(image.Containers),
     };
     const digests = image.RepoDigests.map(splitRepoDigest);

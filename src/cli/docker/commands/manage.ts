@@ -10,7 +10,7 @@ import { parseArgs, requireArgs } from '../args.ts';
 import { write, type Io } from '../context.ts';
 import { CommandFailed } from '../errors.ts';
 import { alignTable, humanSize, renderFormatted } from '../format/index.ts';
-import { filtersJson } from './containers.ts';
+import { filtersJson, timestampParam } from './containers.ts';
 import type { ApiContext } from './run.ts';
 
 function id(name: string): string {
@@ -245,7 +245,11 @@ export async function eventsCommand(ctx: ApiContext, argv: string[]): Promise<nu
   const { flags, args } = parseArgs(argv, { since: { type: 'string' }, until: { type: 'string' }, filter: { type: 'list', short: 'f' }, format: { type: 'string' } });
   requireArgs(args, 'events', '[OPTIONS]', 0, 0);
   const res = await ctx.client.stream('GET', '/events', {
-    query: { since: flags['since'] as string | undefined, until: flags['until'] as string | undefined, filters: filtersJson(flags['filter'] as string[]) },
+    query: {
+      since: typeof flags['since'] === 'string' ? timestampParam(flags['since']) : undefined,
+      until: typeof flags['until'] === 'string' ? timestampParam(flags['until']) : undefined,
+      filters: filtersJson(flags['filter'] as string[]),
+    },
   });
   const format = flags['format'] as string | undefined;
   for await (const line of jsonLines(res)) {

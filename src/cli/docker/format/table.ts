@@ -3,7 +3,7 @@
  * of a column but the last is padded to the widest cell plus three spaces, at least ten wide.
  */
 
-export function alignTable(rows: readonly (readonly string[])[]): string {
+export function alignTable(rows: readonly (readonly string[])[], minWidth = 10): string {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {
@@ -13,7 +13,7 @@ export function alignTable(rows: readonly (readonly string[])[]): string {
   return rows
     .map((row) =>
       row
-        .map((cell, i) => (i < row.length - 1 ? cell.padEnd(Math.max((widths[i] ?? 0) + 3, 10) - ([...cell].length - cell.length)) : cell))
+        .map((cell, i) => (i < row.length - 1 ? cell.padEnd(Math.max((widths[i] ?? 0) + 3, minWidth) - ([...cell].length - cell.length)) : cell))
         .join(''),
     )
     .map((line) => `${line}\n`)
