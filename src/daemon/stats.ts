@@ -11,6 +11,7 @@ import { loadCgroup } from '../runtime/index.ts';
 import type { CgroupStats } from '../cgroups/stats.ts';
 import { ZERO_TIME, type Container } from './container.ts';
 import type { DaemonContext } from './context.ts';
+import { parseNetworkMode } from './network.ts';
 
 const INTERVAL_MS = 1000;
 /** USER_HZ: /proc/stat counts in 1/100 s. */
@@ -35,6 +36,40 @@ export interface StatsResponse {
   cpu_stats: CpuSample;
   precpu_stats: CpuSample;
   memory_stats: { usage?: number; max_usage?: number; failcnt?: number; limit?: number; stats?: Record<string, number> };
+  /** per interface of the container's own network namespace (moby leaves loopback out) */
+  networks?: Record<string, NetworkCounters>;
+}
+
+export interface NetworkCounters {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/** /proc/PID/net/dev: the counters of every interface but `lo` in that process's namespace. */
+export function parseNetDev(text: string): Record<string, NetworkCounters> {
+  const out: Record<string, NetworkCounters> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    if (name === 'lo' || f.length < 12) continue;
+    out[name] = { rx_bytes: f[0]!, rx_packets: f[1]!, rx_errors: f[2]!, rx_dropped: f[3]!, tx_bytes: f[8]!, tx_packets: f[9]!, tx_errors: f[10]!, tx_dropped: f[11]! };
+  }
+  return out;
+}
+
+/** Only a namespace of the container's own: with --network host the counters would be the host's. */
+async function networkCounters(ctx: DaemonContext, c: Container): Promise<Record<string, NetworkCounters> | undefined> {
+  if (parseNetworkMode(c.record.HostConfig.NetworkMode, ctx.network !== undefined).kind !== 'network' || c.record.State.Pid <= 0) return undefined;
+  const counters = parseNetDev(await readFile(`/proc/${c.record.State.Pid}/net/dev`, 'utf8'));
+  return Object.keys(counters).length > 0 ? counters : undefined;
 }
 
 async function systemCpuUsage(): Promise<number> {
@@ -49,6 +84,7 @@ interface Sample {
   at: string;
   cgroup: CgroupStats;
   cpu: CpuSample;
+  networks?: Record<string, NetworkCounters>;
 }
 
 async function sample(ctx: DaemonContext, c: Container): Promise<Sample | undefined> {
@@ -57,9 +93,11 @@ async function sample(ctx: DaemonContext, c: Container): Promise<Sample | undefi
     const record = await ctx.runtime.store.load(c.id);
     const cgroup = await loadCgroup(record).stats();
     const cpu = cgroup.cpu;
+    const networks = await networkCounters(ctx, c);
     return {
       at: new Date().toISOString(),
       cgroup,
+      ...(networks ? { networks } : {}),
       cpu: {
         cpu_usage: { total_usage: cpu?.usageTotal ?? 0, usage_in_kernelmode: cpu?.usageSystem ?? 0, usage_in_usermode: cpu?.usageUser ?? 0 },
         system_cpu_usage: await systemCpuUsage(),
@@ -101,6 +139,7 @@ function response(c: Container, now: Sample | undefined, before: Sample | undefi
           stats: g.memory.stat,
         }
       : {},
+    ...(now?.networks ? { networks: now.networks } : {}),
   };
 }
 

@@ -207,6 +207,21 @@ describe('docker networking against berthd', { skip, concurrency: false }, () =>
     assert.deepEqual(bridged.trim().split(/\s+/).sort(), ['eth0', 'lo']);
   });
 
+  it('stats count the traffic of the container\'s own interfaces, not loopback, and none with --network host', async () => {
+    await docker('run', '-d', '--name', 'talker', 'busybox', 'sleep', '60');
+    const gateway = (await inspect('talker')).NetworkSettings.Gateway as string;
+    await docker('exec', 'talker', 'ping', '-c', '3', '-W', '1', gateway);
+    const stats = JSON.parse((await d.api('GET', '/v1.51/containers/talker/stats?stream=false&one-shot=true')).body) as { networks?: Record<string, { rx_bytes: number; tx_packets: number }> };
+    assert.deepEqual(Object.keys(stats.networks ?? {}), ['eth0']);
+    assert.ok(stats.networks!['eth0']!.tx_packets >= 3 && stats.networks!['eth0']!.rx_bytes > 0, JSON.stringify(stats.networks));
+    assert.doesNotMatch(await docker('stats', '--no-stream', '--format', '{{.NetIO}}', 'talker'), /^0B \/ 0B/);
+    await docker('rm', '-f', 'talker');
+    await docker('run', '-d', '--name', 'hostnet', '--network', 'host', 'busybox', 'sleep', '60');
+    const host = JSON.parse((await d.api('GET', '/v1.51/containers/hostnet/stats?stream=false&one-shot=true')).body) as { networks?: unknown };
+    assert.equal(host.networks, undefined);
+    await docker('rm', '-f', 'hostnet');
+  });
+
   it('docker network ls and inspect show the predefined host and none networks with their containers', async () => {
     const ls = (await docker('network', 'ls', '--format', '{{.Name}} {{.Driver}}')).trim().split('\n');
     assert.ok(ls.includes('host host') && ls.includes('none null') && ls.includes('bridge bridge'), ls.join('; '));
