@@ -149,13 +149,33 @@ static void drain(void) {
   close_fd(&M.master);
 }
 
+#define EXIT_RECORD_MAX 256
+
+static char exit_tmp[4096];
+static int exit_fd = -1;
+
+/*
+ * The exit record's file is made, with room for the record, when the monitor starts: a
+ * container that fills the disk (its own log, say) must not also lose its exit status.
+ * fallocate where the file system has it; zeros written otherwise, which reserve the blocks too.
+ */
+static void reserve_exit_file(const char *path) {
+  static const char zeros[EXIT_RECORD_MAX];
+  if (snprintf(exit_tmp, sizeof exit_tmp, "%s.tmp", path) >= (int)sizeof exit_tmp) fail(ENAMETOOLONG, "open", "%s", path);
+  exit_fd = open(exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (exit_fd < 0) fail(errno, "open", "%s", exit_tmp);
+  if (fallocate(exit_fd, 0, 0, EXIT_RECORD_MAX) < 0 && write_all(exit_fd, zeros, sizeof zeros) < 0) fail(errno, "reserve", "%s", exit_tmp);
+}
+
 /*
  * Atomic (rename) but not fsynced: the fsync cost the `run --rm` path milliseconds, and buys
  * nothing the daemon lacks — it records every exit it sees durably itself; an exit while it is
- * down and then a host crash reads as a vanished container (255), as after any crash.
+ * down and then a host crash reads as a vanished container (255), as after any crash. Written
+ * into the room reserved at start; a failure is reported, and the exit still goes out to the
+ * daemon and the attach clients.
  */
 static void write_exit_file(const char *path, int code, int sig) {
-  char tmp[4096], json[256], when[128], sigs[16];
+  char json[EXIT_RECORD_MAX], when[128], sigs[16];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   rfc3339(when, sizeof when, &ts, 0);
@@ -164,12 +184,12 @@ static void write_exit_file(const char *path, int code, int sig) {
   else
     strcpy(sigs, "null");
   int len = snprintf(json, sizeof json, "{\"exitCode\":%d,\"signal\":%s,\"finishedAt\":\"%s\"}\n", code, sigs, when);
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) fail(ENAMETOOLONG, "write", "%s", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(errno, "open", "%s", tmp);
-  if (write_all(fd, json, (size_t)len) < 0) fail(errno, "write", "%s", tmp);
-  close(fd);
-  if (rename(tmp, path) < 0) fail(errno, "rename", "%s", path);
+  if (pwrite(exit_fd, json, (size_t)len, 0) != len || ftruncate(exit_fd, len) < 0) {
+    msg_send("error %d write: %s", errno, exit_tmp);
+    return;
+  }
+  close_fd(&exit_fd);
+  if (rename(exit_tmp, path) < 0) msg_send("error %d rename: %s", errno, path);
 }
 
 _Noreturn void monitor_wait(const struct rec *r) {
@@ -179,6 +199,7 @@ _Noreturn void monitor_wait(const struct rec *r) {
   if (r->args[0].len > sizeof exit_file) fail(ENAMETOOLONG, "wait", "exit file");
   memcpy(exit_file, arg_str(r, 0), r->args[0].len);
   plan_release(); /* the monitor may live for months: give the plan's pages back */
+  if (exit_file[0]) reserve_exit_file(exit_file);
 
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);

@@ -38,13 +38,23 @@ export function stopMonitors(ctx: DaemonContext): void {
   monitors.get(ctx)?.abort();
 }
 
-/** The shim's socket, read until `exit` or its end; an `error` report becomes the State.Error. */
-async function drainShim(shim: ShimConnection, errors: string[]): Promise<void> {
+/** What the shim said on its socket: errors (they become State.Error) and the exit code, if it got that far. */
+interface ShimReport {
+  errors: string[];
+  exitCode?: number;
+}
+
+/** The shim's socket, read until `exit` or its end. */
+async function drainShim(shim: ShimConnection, report: ShimReport): Promise<void> {
   try {
     for (;;) {
       const message = await shim.next();
-      if (message === undefined || message.type === 'exit') return;
-      if (message.type === 'error') errors.push(`${message.step}${message.detail ? ` ${message.detail}` : ''}: errno ${message.errno}`);
+      if (message === undefined) return;
+      if (message.type === 'exit') {
+        report.exitCode = message.code;
+        return;
+      }
+      if (message.type === 'error') report.errors.push(`${message.step}${message.detail ? ` ${message.detail}` : ''}: errno ${message.errno}`);
     }
   } catch {
     // the file is what counts
@@ -53,12 +63,36 @@ async function drainShim(shim: ShimConnection, errors: string[]): Promise<void> 
   }
 }
 
+/**
+ * The exit when the shim's socket ended and no exit file came: the code the shim said (the file
+ * could not be written), or, if the init is gone without a word (its monitor was killed), moby's
+ * 255. Never settles while the init still runs, or when the file turns up after all.
+ */
+async function exitWithoutFile(ctx: DaemonContext, c: Container, ended: Promise<void>, report: ShimReport, signal: AbortSignal): Promise<ExitFile> {
+  const never = new Promise<never>(() => {});
+  await ended;
+  // WAIT renames the file before it says `exit`: the watch may just not have fired yet
+  await new Promise((resolve) => setTimeout(resolve, EXIT_FILE_GRACE_MS).unref());
+  if (signal.aborted || (await readExitFile(exitFilePath(c.dir)).catch(() => undefined))) return never;
+  const finishedAt = new Date().toISOString();
+  if (report.exitCode !== undefined) return { exitCode: report.exitCode, signal: null, finishedAt };
+  const alive = await containerState(ctx.runtime, c.id).then(({ state }) => state.status === 'running' || state.status === 'paused', () => false);
+  if (alive) return never;
+  report.errors.push('the container\'s monitor ended without its exit status');
+  return { exitCode: 255, signal: null, finishedAt };
+}
+
 export function monitorContainer(ctx: DaemonContext, c: Container, shim?: ShimConnection): void {
-  const errors: string[] = [];
-  const hint = shim ? drainShim(shim, errors) : undefined;
+  const report: ShimReport = { errors: [] };
+  const hint = shim ? drainShim(shim, report) : undefined;
+  const errors = report.errors;
   const signal = monitorSignal(ctx);
   void (async () => {
-    const exit = await awaitExitFile(exitFilePath(c.dir), { ...(hint ? { hint } : {}), signal });
+    const settled = new AbortController();
+    const stop = AbortSignal.any([signal, settled.signal]);
+    const fromFile = awaitExitFile(exitFilePath(c.dir), { ...(hint ? { hint } : {}), signal: stop });
+    const exit = await (hint ? Promise.race([fromFile, exitWithoutFile(ctx, c, hint, report, stop)]) : fromFile);
+    settled.abort();
     if (!exit) return;
     // the shim's `exit` comes once the attach clients have all the output and their exit frame:
     // nothing may be torn down before it (a `--rm` removal would cut the output short)
@@ -90,7 +124,10 @@ export async function handleExit(ctx: DaemonContext, c: Container, exit: ExitFil
   planRestart(ctx, c, exit);
   // A `--rm` container's record goes right after this: not rewritten for it. A crash in between
   // leaves it "running" with its exit file, and the next start handles the exit and removes it.
-  if (!autoRemove) await ctx.store.save(c);
+  // A record that cannot be saved (a full disk) must not hold the exit up: waiters, events and
+  // the removal go on from the record in memory, and the exit file, still there, tells the next
+  // start of the daemon the same.
+  if (!autoRemove) await ctx.store.save(c).catch((err: unknown) => ctx.warn(`save the exit of ${c.id}: ${err instanceof Error ? err.message : String(err)}`));
   c.notifyExit({ exitCode: exit.exitCode, finishedAt: exit.finishedAt });
   // moby's Cleanup order: networks released, volumes unmounted, then `die`
   emitAttachmentEvents(ctx, c, 'disconnect');

@@ -159,6 +159,9 @@ export class OverlaySnapshotter implements Snapshotter {
 
   #create(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>, durable = true): Promise<Mount[]> {
     if (key === '') throw invalidArgument('create snapshot: empty key');
+    // what this create made on disk, undone when its metadata cannot be written (a full disk):
+    // left, the directory would block its id for every create after
+    const made: string[] = [];
     return this.#mutate(async (meta) => {
       if (meta.snapshots[key]) throw alreadyExists(`create snapshot ${key}: already exists`);
       if (parent !== undefined) {
@@ -171,14 +174,22 @@ export class OverlaySnapshotter implements Snapshotter {
       // a +T one (markTopOfHierarchies) from a hash of its name, and ids repeat in a store that
       // was removed and made again, landing every time in the group just emptied.
       const staging = join(this.root, 'snapshots', `new-${randomBytes(8).toString('hex')}`);
+      made.push(staging);
       await mkdir(join(staging, 'fs'), { recursive: true, mode: 0o755 });
       if (kind === 'active') await mkdir(join(staging, 'work'), { mode: 0o700 });
       await rename(staging, join(this.root, 'snapshots', id));
+      made.push(join(this.root, 'snapshots', id));
       const now = new Date().toISOString();
       const record: SnapshotRecord = { id, kind, labels, created: now, updated: now, ...(parent !== undefined ? { parent } : {}) };
       meta.snapshots[key] = record;
       return record;
-    }, { durable }).then((record) => this.#mounts(record));
+    }, { durable }).then(
+      (record) => this.#mounts(record),
+      async (err: unknown) => {
+        for (const dir of made) await rm(dir, { recursive: true, force: true }).catch(() => {});
+        throw err;
+      },
+    );
   }
 
   async commit(name: string, key: string, options: { labels?: Record<string, string>; parent?: string } = {}): Promise<void> {
