@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, atomicWriteSync } from '../util/atomic-write.ts';
 import { removeInBackground, sweepTrash } from '../util/trash.ts';
-import { conflict, invalidArgument, notFound } from '../util/errors.ts';
+import { conflict, fsError, invalidArgument, notFound } from '../util/errors.ts';
 import { Container, type ContainerRecord } from './container.ts';
 
 export const RECORD_FILE = 'config.v2.json';
@@ -102,8 +102,12 @@ export class ContainerStore {
   async save(container: Container, options: { durable?: boolean } = {}): Promise<void> {
     const path = join(container.dir, RECORD_FILE);
     const data = JSON.stringify(container.record);
-    if (options.durable === false) atomicWriteSync(path, data, { mode: 0o600, durable: false });
-    else await atomicWrite(path, data, { mode: 0o600 });
+    try {
+      if (options.durable === false) atomicWriteSync(path, data, { mode: 0o600, durable: false });
+      else await atomicWrite(path, data, { mode: 0o600 });
+    } catch (err) {
+      throw fsError(err, 'write', path);
+    }
   }
 
   /**

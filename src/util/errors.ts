@@ -73,3 +73,14 @@ export function errorCode(err: unknown): string | undefined {
     ? err.code
     : undefined;
 }
+
+/**
+ * A Node file-system error in Go's words, naming what was done to which path (`write
+ * /var/lib/berth/containers/ID/config.v2.json: no space left on device`), its errno code kept.
+ */
+export function fsError(err: unknown, op: string, path: string): unknown {
+  const code = errorCode(err);
+  if (code === undefined || !(err instanceof Error)) return err;
+  const reason = err.message.replace(/^[A-Z0-9]+: /, '').replace(/, \w+( '.*')?$/, '');
+  return Object.assign(new Error(`${op} ${path}: ${reason}`, { cause: err }), { code });
+}

@@ -66,7 +66,7 @@ describe('a container that fills the data root\'s disk', { skip }, () => {
     // a full disk is an error that names it, and the daemon keeps serving
     const refused = await d.docker('create', 'busybox', 'true');
     assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /no space left on device/);
+    assert.match(refused.stderr, /Error response from daemon: .*no space left on device/);
     assert.equal((await d.docker('ps', '-a', '--format', '{{.Names}}')).stdout.trim(), 'flood');
   });
 
