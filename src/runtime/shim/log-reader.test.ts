@@ -121,3 +121,35 @@ test('follow ends at once on abort', async () => {
   await reading;
   assert.deepEqual(seen, ['x\n']);
 });
+
+test('tail reads from the end: lines across chunk borders, a partial last line, rotated files, tail 0', async () => {
+  const path = newLog();
+  // ~10 000 lines of varied length: far more than one 64 KiB chunk, lines cut by chunk borders
+  const lines = Array.from({ length: 10_000 }, (_, i) => line(`entry ${i} ${'x'.repeat(i % 97)}\n`, i % 3 === 0 ? 'stderr' : 'stdout', i % 60));
+  writeFileSync(`${path}.1`, lines.slice(0, 4_000).join(''));
+  writeFileSync(path, `${lines.slice(4_000).join('')}{"log":"partial`);
+  const last = (entries: LogEntry[]): string[] => entries.map((e) => e.log.split(' ').slice(0, 2).join(' '));
+  assert.deepEqual(last(await collect(path, { tail: 3 })), ['entry 9997', 'entry 9998', 'entry 9999']);
+  const spanning = await collect(path, { tail: 6_500 });
+  assert.equal(spanning.length, 6_500);
+  assert.equal(last(spanning)[0], 'entry 3500');
+  assert.equal(last(spanning).at(-1), 'entry 9999');
+  assert.equal((await collect(path, { tail: 20_000 })).length, 10_000);
+  assert.deepEqual(await collect(path, { tail: 0 }), []);
+
+  // tail 0 and follow: only what comes after, the partial line included once it is complete
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const reading = (async () => {
+    for await (const entry of readLogs(path, { tail: 0, follow: true, signal: controller.signal, pollMs: 20 })) {
+      seen.push(entry.log);
+      if (seen.length === 2) controller.abort();
+    }
+  })();
+  // the reader has taken the tail (nothing) and is following before anything more comes
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  appendFileSync(path, '","stream":"stdout","time":"2026-01-02T03:04:05Z"}\n');
+  appendFileSync(path, line('after\n', 'stdout', 6));
+  await reading;
+  assert.deepEqual(seen, ['partial', 'after\n']);
+});

@@ -98,22 +98,56 @@ class LineFile {
     return new LineFile(handle, (await handle.stat()).ino);
   }
 
-  /** The complete lines appended since the last call. */
-  async readLines(): Promise<string[]> {
-    const lines: string[] = [];
+  /**
+   * The complete lines appended since the last call, a chunk at a time: a log may be gigabytes,
+   * and only what the reader has not taken yet is held.
+   */
+  async *lines(): AsyncGenerator<string> {
     const chunk = (this.#chunk ??= Buffer.alloc(CHUNK));
     for (;;) {
       const { bytesRead } = await this.#handle.read(chunk, 0, CHUNK, this.#position);
-      if (bytesRead === 0) return lines;
+      if (bytesRead === 0) return;
       this.#position += bytesRead;
-      let data = Buffer.concat([this.#pending, chunk.subarray(0, bytesRead)]);
-      let newline: number;
-      while ((newline = data.indexOf(0x0a)) >= 0) {
-        if (newline > 0) lines.push(data.toString('utf8', 0, newline));
-        data = data.subarray(newline + 1);
+      const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const complete: string[] = [];
+      let start = 0;
+      for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, start)) {
+        if (newline > start) complete.push(data.toString('utf8', start, newline));
+        start = newline + 1;
       }
-      this.#pending = Buffer.from(data);
+      // copied: the chunk buffer is read into again
+      this.#pending = Buffer.from(data.subarray(start));
+      yield* complete;
     }
+  }
+
+  /**
+   * The last `count` complete lines, read backwards from the end, so `--tail` costs what it
+   * shows, not the whole file; the next `lines()` goes on after them (a partial last line waits).
+   */
+  async lastLines(count: number): Promise<string[]> {
+    const size = (await this.#handle.stat()).size;
+    const parts: Buffer[] = [];
+    let newlines = 0;
+    let from = size;
+    // one newline more than lines wanted: the one before the first line kept
+    while (from > 0 && newlines <= count) {
+      const length = Math.min(CHUNK, from);
+      from -= length;
+      const part = Buffer.alloc(length);
+      const { bytesRead } = await this.#handle.read(part, 0, length, from);
+      for (let i = part.indexOf(0x0a); i >= 0 && i < bytesRead; i = part.indexOf(0x0a, i + 1)) newlines++;
+      parts.unshift(part.subarray(0, bytesRead));
+    }
+    const kept = Buffer.concat(parts);
+    const lastNewline = kept.lastIndexOf(0x0a);
+    this.#position = size;
+    this.#pending = Buffer.from(kept.subarray(lastNewline + 1));
+    if (lastNewline < 0) return [];
+    const lines = kept.toString('utf8', 0, lastNewline).split('\n');
+    // the first piece may be the end of a line that began before what was read
+    if (from > 0) lines.shift();
+    return lines.filter((line) => line.length > 0).slice(-count || lines.length);
   }
 
   async close(): Promise<void> {
@@ -191,41 +225,66 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
   let { rotated, current } = await openAll(path);
   try {
     // What is written already: all of it, or the last `tail` entries across every file.
-    const backlog: LogEntry[] = [];
-    for (const file of [...rotated, ...(current ? [current] : [])]) {
-      for (const line of await file.readLines()) {
-        const entry = parseLogLine(line);
-        if (!wanted(entry)) continue;
-        if (options.tail === undefined) {
-          yield entry;
-          continue;
-        }
-        backlog.push(entry);
-        if (backlog.length > options.tail) backlog.shift();
+    if (options.tail !== undefined && since === undefined && until === undefined) {
+      // newest file first, backwards, until enough lines
+      const newestFirst = [...(current ? [current] : []), ...[...rotated].reverse()];
+      const picked: string[][] = [];
+      let missing = options.tail;
+      for (const file of newestFirst) {
+        if (missing <= 0 && file !== current) break;
+        const lines = await file.lastLines(missing);
+        picked.unshift(lines);
+        missing -= lines.length;
       }
+      for (const lines of picked) for (const line of lines) yield parseLogLine(line);
+    } else {
+      // with a time window, `tail` counts the entries inside it: every line is looked at, and
+      // only the last `tail` wanted ones are held
+      const backlog: LogEntry[] = [];
+      for (const file of [...rotated, ...(current ? [current] : [])]) {
+        for await (const line of file.lines()) {
+          const entry = parseLogLine(line);
+          if (!wanted(entry)) continue;
+          if (options.tail === undefined) {
+            yield entry;
+            continue;
+          }
+          backlog.push(entry);
+          if (backlog.length > options.tail) backlog.shift();
+        }
+      }
+      yield* backlog;
     }
     for (const file of rotated) await file.close();
     rotated = [];
-    yield* backlog;
     if (!options.follow) return;
 
     while (!options.signal?.aborted) {
-      let lines = current ? await current.readLines() : [];
-      if (lines.length === 0) {
+      let read = 0;
+      if (current) {
+        for await (const line of current.lines()) {
+          read++;
+          const entry = parseLogLine(line);
+          if (wanted(entry)) yield entry;
+        }
+      }
+      if (read === 0) {
         const now = await stat(path).catch(() => undefined);
         if (now && now.ino !== current?.ino) {
           // rotated: the rest of the old file first, then the new one from its start
-          lines = current ? await current.readLines() : [];
+          if (current) {
+            for await (const line of current.lines()) {
+              read++;
+              const entry = parseLogLine(line);
+              if (wanted(entry)) yield entry;
+            }
+          }
           await current?.close();
           current = await LineFile.open(path);
-          if (lines.length === 0) continue;
+          continue;
         }
       }
-      for (const line of lines) {
-        const entry = parseLogLine(line);
-        if (wanted(entry)) yield entry;
-      }
-      if (lines.length > 0) continue;
+      if (read > 0) continue;
       if (stopping) return;
       await waker!.wait(options.pollMs ?? 250);
     }
