@@ -7,6 +7,7 @@
 
 import { EventEmitter } from 'node:events';
 import { familiarName, parseReference } from '../image/reference/index.ts';
+import { matchesLabels } from '../image/store/index.ts';
 import { invalidArgument } from '../util/errors.ts';
 import type { Container } from './container.ts';
 
@@ -169,17 +170,6 @@ function stripTag(image: string): string {
   }
 }
 
-/** filters.Args.MatchKVList: every `key` or `key=value` holds. */
-function labelsMatch(values: readonly string[], attributes: Record<string, string>): boolean {
-  if (Object.keys(attributes).length === 0) return false;
-  return values.every((value) => {
-    const eq = value.indexOf('=');
-    const key = eq < 0 ? value : value.slice(0, eq);
-    if (!(key in attributes)) return false;
-    return eq < 0 || attributes[key] === value.slice(eq + 1);
-  });
-}
-
 /** These three actions carry `: …` details; naming one bare matches them by prefix (moby #25798). */
 const DETAILED_ACTIONS = new Set(['health_status', 'exec_create', 'exec_start']);
 
@@ -194,14 +184,14 @@ export function matchesFilters(message: EventMessage, filters: Record<string, st
   const imageName = attrs[message.Type === 'image' ? 'name' : 'image'] ?? '';
   const imageMatches =
     exact(filters, 'image', message.Actor.ID) || exact(filters, 'image', imageName) || exact(filters, 'image', stripTag(message.Actor.ID)) || exact(filters, 'image', stripTag(imageName));
-  const label = filters['label'];
   return (
     eventMatches &&
     exact(filters, 'type', message.Type) &&
     (filters['scope'] === undefined || exact(filters, 'scope', message.scope)) &&
     ['daemon', 'container', 'plugin', 'volume', 'network', 'node', 'service', 'secret', 'config'].every((key) => fuzzyName(filters, key, message)) &&
     imageMatches &&
-    (label === undefined || label.length === 0 || labelsMatch(label, attrs))
+    // filters.Args.MatchKVList: every `key` or `key=value` holds
+    matchesLabels(filters['label'] ?? [], attrs)
   );
 }
 

@@ -7,14 +7,13 @@
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ContainerSummary } from '../api/index.ts';
 import { parsePruneFilters, type LocalImageBackend } from '../image/store/index.ts';
 import { authKeyFor, type CredentialStore, type Credentials } from '../image/registry/index.ts';
 import type { ImageBackend, ImageDeleteItem, ProgressMessage, RegistryAuth } from '../server/index.ts';
 import { EngineError, errorCode, invalidArgument } from '../util/errors.ts';
 import type { Volume } from '../volume/index.ts';
+import { treeBytes } from '../util/tree-bytes.ts';
 import { familiar, familiarName, parseReference } from '../image/reference/index.ts';
 
 /**
@@ -67,24 +66,6 @@ async function docker<T>(work: Promise<T>): Promise<T> {
   } catch (err) {
     throw dockerError(err);
   }
-}
-
-/** Bytes of regular files and symlinks under `dir` (moby's directory.Size); 0 when it is gone. */
-async function directorySize(dir: string): Promise<number> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return 0;
-    throw err;
-  }
-  let total = 0;
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await directorySize(path);
-    else total += await lstat(path).then((s) => s.size, () => 0);
-  }
-  return total;
 }
 
 export class ImageApi implements ImageBackend {
@@ -249,7 +230,7 @@ export class ImageApi implements ImageBackend {
       LayersSize: images.LayersSize,
       Images: images.Images,
       Containers: containers.map((c) => ({ ...c, SizeRw: c.SizeRw ?? 0, SizeRootFs: c.SizeRootFs ?? 0 })),
-      Volumes: await Promise.all(volumes.map(async (v) => ({ ...v, UsageData: { Size: await directorySize(v.Mountpoint), RefCount: refs.get(v.Name) ?? 0 } }))),
+      Volumes: volumes.map((v) => ({ ...v, UsageData: { Size: treeBytes(v.Mountpoint), RefCount: refs.get(v.Name) ?? 0 } })),
       BuildCache: [],
     };
   }

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ContainerSummary, EndpointConfigRequest, HostConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkSettings } from '../api/index.ts';
 import { DEFAULT_NETWORK, dockerPorts, iprouteName, mappingsFromDocker } from '../network/index.ts';
-import type { Endpoint, NetworkInspect, NetworkManager, PortMapping } from '../network/index.ts';
+import type { Endpoint, NetworkManager, PortMapping } from '../network/index.ts';
 import { EngineError, conflict, invalidArgument, notFound } from '../util/errors.ts';
 import type { Container, ContainerRecord, RequestedEndpoint } from './container.ts';
 import type { DaemonContext } from './context.ts';

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { NetworkConnectRequest, NetworkCreateRequest } from '../api/index.ts';
 import type { NetworkInspect } from '../network/index.ts';
+import { matchesLabels } from '../image/store/index.ts';
 import { EngineError, invalidArgument, notFound } from '../util/errors.ts';
 import type { DaemonContext } from './context.ts';
 
@@ -80,11 +81,7 @@ export function matchesNetworkFilters(n: ListedNetwork, filters: Record<string, 
     (!filters['driver']?.length || filters['driver'].includes(n.Driver)) &&
     (!filters['type']?.length || filters['type'].includes(builtin ? 'builtin' : 'custom')) &&
     (!filters['scope']?.length || filters['scope'].includes(n.Scope)) &&
-    (!filters['label']?.length ||
-      filters['label'].every((l) => {
-        const [k = '', v] = l.split('=');
-        return v === undefined ? k in n.Labels : n.Labels[k] === v;
-      }))
+    matchesLabels(filters['label'] ?? [], n.Labels)
   );
 }
 

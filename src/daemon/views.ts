@@ -4,9 +4,9 @@
  */
 
 import type { ContainerInspect, ContainerSummary } from '../api/index.ts';
-import { lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { errorCode, invalidArgument, notFound } from '../util/errors.ts';
+import { invalidArgument, notFound } from '../util/errors.ts';
+import { treeBytes } from '../util/tree-bytes.ts';
+import { matchesLabels } from '../image/store/index.ts';
 import type { DaemonContext } from './context.ts';
 import { ZERO_TIME, type Container } from './container.ts';
 import { etcFilePaths } from './etc-files.ts';
@@ -204,12 +204,6 @@ function matchAny(values: readonly string[] | undefined, source: string): boolea
   });
 }
 
-function matchesLabel(labels: Record<string, string>, wanted: string): boolean {
-  const eq = wanted.indexOf('=');
-  if (eq < 0) return wanted in labels;
-  return labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
-}
-
 /**
  * The containers a list considers, newest first (moby's filterByNameIDMatches): all, or when
  * IDs or names are filtered on, those a unique ID prefix names and those whose name matches.
@@ -257,7 +251,7 @@ export function judge(c: Container, query: PsQuery, listed: number, facts: PsFac
   if (!matchAny(f['id'], c.id)) return 'exclude';
   // no container here is a swarm task
   if (query.isTask === true) return 'exclude';
-  if (!(f['label'] ?? []).every((l) => matchesLabel(r.Config.Labels ?? {}, l))) return 'exclude';
+  if (!matchesLabels(f['label'] ?? [], r.Config.Labels ?? {})) return 'exclude';
   if (!matchAny(f['isolation'], (r.HostConfig as { Isolation?: string }).Isolation?.toLowerCase() || 'default')) return 'exclude';
   if (query.limit !== undefined && listed >= query.limit) return 'stop';
   if (query.exited.length > 0 && !(query.exited.includes(r.State.ExitCode) && !c.running && r.State.StartedAt !== ZERO_TIME)) return 'exclude';
@@ -332,45 +326,6 @@ export function writableDir(mounts: readonly { type: string; source: string; opt
   if (first === undefined) return undefined;
   if (first.type === 'bind') return first.source;
   return first.options.find((o) => o.startsWith('upperdir='))?.slice('upperdir='.length);
-}
-
-/**
- * Bytes of the files under `dir` as moby's directory.Size counts them for SizeRw: apparent
- * sizes of everything but directories, a hardlinked inode once; 0 when it is gone.
- * Synchronous for the reason the snapshotter's diskUsage is: a walk of many small lstats.
- */
-export function treeBytes(dir: string): number {
-  const seen = new Set<string>();
-  let total = 0;
-  const visit = (path: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(path);
-    } catch (err) {
-      if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') return;
-      throw err;
-    }
-    for (const name of names) {
-      const child = join(path, name);
-      let st;
-      try {
-        st = lstatSync(child);
-      } catch (err) {
-        if (errorCode(err) === 'ENOENT') continue;
-        throw err;
-      }
-      if (st.isDirectory()) {
-        visit(child);
-        continue;
-      }
-      const inode = `${st.dev}:${st.ino}`;
-      if (st.nlink > 1 && seen.has(inode)) continue;
-      seen.add(inode);
-      total += st.size;
-    }
-  };
-  visit(dir);
-  return total;
 }
 
 /** `size=1`: the bytes a container wrote to its layer, and those plus its image's. */

@@ -259,26 +259,22 @@ export async function* readLogs(path: string, options: ReadLogsOptions = {}): As
     rotated = [];
     if (!options.follow) return;
 
-    while (!options.signal?.aborted) {
-      let read = 0;
-      if (current) {
-        for await (const line of current.lines()) {
-          read++;
-          const entry = parseLogLine(line);
-          if (wanted(entry)) yield entry;
-        }
+    let read = 0;
+    const appended = async function* (file: LineFile | undefined): AsyncGenerator<LogEntry> {
+      for await (const line of file?.lines() ?? []) {
+        read++;
+        const entry = parseLogLine(line);
+        if (wanted(entry)) yield entry;
       }
+    };
+    while (!options.signal?.aborted) {
+      read = 0;
+      yield* appended(current);
       if (read === 0) {
         const now = await stat(path).catch(() => undefined);
         if (now && now.ino !== current?.ino) {
           // rotated: the rest of the old file first, then the new one from its start
-          if (current) {
-            for await (const line of current.lines()) {
-              read++;
-              const entry = parseLogLine(line);
-              if (wanted(entry)) yield entry;
-            }
-          }
+          yield* appended(current);
           await current?.close();
           current = await LineFile.open(path);
           continue;
