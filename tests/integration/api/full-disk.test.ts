@@ -1,14 +1,18 @@
 /**
- * A container that fills the disk of the data root with its own log: its exit is still
- * recorded (the shim reserves the exit record's room when it starts), `docker wait` and
- * `docker rm -f` return, the daemon keeps answering and refuses new work with the disk's error,
- * and once the log is gone everything works again. The data root is a small tmpfs this test
- * mounts over the daemon's (with the busybox fixture copied in) and unmounts at the end.
+ * A data root that cannot take a container's writes. An exit record the shim cannot write (the
+ * container's directory made immutable) still reaches the daemon from the shim's exit message.
+ * A container that fills the disk with its own log still has its exit recorded (the shim reserves
+ * the record's room when it starts); `docker wait` and `docker rm -f` return, the daemon keeps
+ * answering and refuses new work with the disk's error, and once the log is gone everything works
+ * again. The data root is a small tmpfs this test mounts over the daemon's (with the busybox
+ * fixture copied in) and unmounts at the end.
  */
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { TestDaemon, leftoverCgroups, mountsUnder, until } from './helpers.ts';
@@ -29,7 +33,7 @@ async function freeBytes(): Promise<number> {
   return s.bavail * s.bsize;
 }
 
-describe('a container that fills the data root\'s disk', { skip }, () => {
+describe('a data root that cannot take a container\'s writes', { skip }, () => {
   before(async () => {
     d = await TestDaemon.create();
     await run('mv', [d.root, `${d.root}.disk`]);
@@ -51,6 +55,27 @@ describe('a container that fills the data root\'s disk', { skip }, () => {
       if (mounted) await run('umount', [d.root]);
       await d.cleanup();
     }
+  });
+
+  it('an exit whose record the shim cannot write still reaches the daemon, from its exit message', async () => {
+    const r = await d.docker('run', '-d', '--name', 'sealed', 'busybox', 'sh', '-c', 'sleep 1; exit 4');
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    created.add(id);
+    // nothing can be renamed into the container's directory: not the exit record either
+    const dir = join(d.root, 'containers', id);
+    await run('chattr', ['+i', dir]);
+    try {
+      const wait = await d.docker('wait', 'sealed');
+      assert.equal(wait.stdout.trim(), '4', wait.stderr);
+      assert.equal(existsSync(join(dir, 'exit.json')), false, 'the record really was not written');
+      const state = JSON.parse((await d.docker('inspect', '--format', '{{json .State}}', 'sealed')).stdout) as { Status: string; ExitCode: number; Error: string };
+      assert.deepEqual([state.Status, state.ExitCode], ['exited', 4]);
+      assert.match(state.Error, /rename/);
+    } finally {
+      await run('chattr', ['-i', dir]);
+    }
+    assert.equal((await d.docker('rm', 'sealed')).code, 0);
   });
 
   it('records the exit of the container that filled it, and the daemon goes on', async () => {
